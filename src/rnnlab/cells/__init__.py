@@ -1,0 +1,6 @@
+"""Recurrent cores. One interface for all: ``forward(x, state=None) -> (outputs, state)``."""
+
+from rnnlab.cells.base import RecurrentCore
+from rnnlab.cells.dense import DenseCore
+
+__all__ = ["DenseCore", "RecurrentCore"]

@@ -1,0 +1,50 @@
+"""What a user sees in the terminal: the composed config as a tree, and the final summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.tree import Tree
+
+console = Console()
+
+CONFIG_ORDER = ("data", "model", "task", "optimizer", "trainer", "logger", "callbacks", "paths")
+
+
+def print_config_tree(cfg: DictConfig) -> None:
+    """Print the resolved config, one branch per config group, then the top-level keys."""
+    tree = Tree("[bold]config[/bold]")
+    groups = [k for k in CONFIG_ORDER if k in cfg] + [
+        k for k in cfg if k not in CONFIG_ORDER and OmegaConf.is_dict(cfg[k])
+    ]
+    for group in groups:
+        text = OmegaConf.to_yaml(cfg[group], resolve=True) if cfg[group] is not None else "null\n"
+        tree.add(f"[bold cyan]{group}[/bold cyan]").add(Syntax(text.rstrip(), "yaml"))
+    scalars = {k: cfg[k] for k in cfg if k not in groups}
+    text = OmegaConf.to_yaml(OmegaConf.create(scalars), resolve=True) if scalars else ""
+    tree.add("[bold cyan]run[/bold cyan]").add(Syntax(text.rstrip(), "yaml"))
+    console.print(tree)
+
+
+def metrics_table(title: str, metrics: Mapping[str, float]) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name in sorted(metrics):
+        table.add_row(name, f"{metrics[name]:.4f}")
+    return table
+
+
+def print_run_summary(
+    metrics: Mapping[str, float], run_dir: Path, tensorboard_dir: Path | None
+) -> None:
+    """Final metrics, where the run lives, and how to open its TensorBoard logs."""
+    console.print(metrics_table("final metrics", metrics))
+    console.print(f"run directory: {run_dir}")
+    if tensorboard_dir is not None:
+        console.print(f"TensorBoard:   tensorboard --logdir {tensorboard_dir}")

@@ -1,0 +1,135 @@
+"""``run.json``: one file per run directory that says what ran, how it went and how to repeat it.
+
+Schema (``schema_version`` 1; comparison tools key on these names, bump the version on change):
+
+- ``schema_version`` int; ``status`` "running" | "completed" | "failed"; ``failure`` str | null
+- ``started_at``, ``finished_at`` ISO 8601 UTC; ``wall_time_s`` float
+- ``run_dir``, ``tensorboard_dir`` str | null; ``command`` list[str] (argv of the run)
+- ``overrides`` list[str] (Hydra overrides); ``choices`` {group: option}; ``tags`` list[str]
+- ``config`` the resolved config
+- ``metrics``: ``final`` {name: float} (last validation values and test values),
+  ``best`` {``metric``: name, ``mode``: min|max, ``value``: float | null}
+- ``parameters`` int (trainable parameters)
+- ``progress``: ``epochs`` int, ``steps`` int, ``train_samples`` int
+- ``throughput``: ``train_samples_per_s`` float | null
+- ``checkpoints``: ``best``, ``last`` str | null
+- ``versions``: python, torch, lightning, hydra, omegaconf, rnnlab
+- ``git``: ``commit`` str | null, ``dirty`` bool | null (of the rnnlab source tree)
+- ``host``: ``hostname``, ``platform``, ``cpus``, ``gpu`` (name or null)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import torch
+
+SCHEMA_VERSION = 1
+RUN_RECORD = "run.json"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def software_versions() -> dict[str, str | None]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": _version("lightning"),
+        "hydra": _version("hydra-core"),
+        "omegaconf": _version("omegaconf"),
+        "rnnlab": _version("rnnlab"),
+    }
+
+
+def git_state(source: Path = Path(__file__).resolve().parent) -> dict[str, Any]:
+    """Commit and dirty flag of the git tree holding rnnlab's source, or nulls outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def host_info() -> dict[str, Any]:
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+class RunRecord:
+    """The run.json of one run directory; :meth:`update` merges fields and rewrites it atomically."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / RUN_RECORD
+        self.data: dict[str, Any] = {}
+        self._clock = time.perf_counter()
+
+    @classmethod
+    def start(cls, run_dir: Path, **fields: Any) -> RunRecord:
+        record = cls(run_dir)
+        record.update(
+            schema_version=SCHEMA_VERSION,
+            status="running",
+            failure=None,
+            started_at=_now(),
+            finished_at=None,
+            wall_time_s=None,
+            run_dir=str(Path(run_dir).resolve()),
+            command=sys.argv,
+            versions=software_versions(),
+            git=git_state(),
+            host=host_info(),
+            **fields,
+        )
+        return record
+
+    def update(self, **fields: Any) -> None:
+        self.data.update(fields)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
+        temporary.replace(self.path)
+
+    def finish(self, status: str, failure: str | None = None, **fields: Any) -> None:
+        self.update(
+            status=status,
+            failure=failure,
+            finished_at=_now(),
+            wall_time_s=round(time.perf_counter() - self._clock, 3),
+            **fields,
+        )
+
+
+def read_run_record(run_dir: Path) -> dict[str, Any] | None:
+    """The run.json of ``run_dir``, or ``None`` when it has none."""
+    path = Path(run_dir) / RUN_RECORD
+    return json.loads(path.read_text()) if path.is_file() else None

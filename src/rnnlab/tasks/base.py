@@ -1,0 +1,54 @@
+"""What every rnnlab task shares: the data spec, the core, the optimizer, logging helpers.
+
+A task's hyperparameters are primitives only (numbers, strings, lists, dicts): the core, head and
+optimizer are *described* by config dicts with ``_target_`` and built here, so checkpoints load
+under torch's default ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import nn
+
+from rnnlab.config import build_from_config
+from rnnlab.data.base import DataSpec
+from rnnlab.frames import build_core
+
+
+class SequenceTask(L.LightningModule):
+    """Base of rnnlab's tasks. Subclasses call :meth:`save_hyperparameters` with primitives only.
+
+    ``model``, ``optimizer`` and ``head`` are config dicts with ``_target_`` (the core gets its
+    input size from ``data_spec``; the head gets ``in_features``/``out_features``).
+    """
+
+    def __init__(self, data_spec: dict[str, Any]) -> None:
+        super().__init__()
+        self.spec = DataSpec(**data_spec)
+
+    def build_core(self, model: dict[str, Any]) -> nn.Module:
+        return build_core(model, self.spec.frame_shape)
+
+    @staticmethod
+    def build_head(head: dict[str, Any], in_features: int, out_features: int) -> nn.Module:
+        return build_from_config(head, "task.head", in_features=in_features, out_features=out_features)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return build_from_config(self.hparams["optimizer"], "optimizer", params=self.parameters())
+
+    @property
+    def tensorboard(self) -> Any | None:
+        """The TensorBoard ``SummaryWriter`` of this run, or ``None`` when it logs elsewhere."""
+        for logger in self.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                return logger.experiment
+        return None
+
+    @property
+    def logging_enabled(self) -> bool:
+        """False while Lightning runs its sanity-check validation (nothing it logs is kept)."""
+        return not self.trainer.sanity_checking

@@ -1,0 +1,93 @@
+"""Frame classification: a label per frame, or per sequence of frames."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+
+from rnnlab.errors import ConfigError
+from rnnlab.frames import flatten_frames
+from rnnlab.metrics import classification_metrics
+from rnnlab.tasks.base import SequenceTask
+
+TARGETS = ("per_frame", "per_sequence")
+POOLS = ("last", "mean")
+
+
+class FrameClassifier(SequenceTask):
+    """Classify each frame (``target=per_frame``: logits ``(B, T, K)``) or each sequence
+    (``target=per_sequence``: the core's last output or its mean over time -> logits ``(B, K)``).
+
+    Labels ``(B, T)`` or ``(B,)``; for ``per_sequence`` on per-frame labels, the label of the last
+    frame is the sequence's label. Loss: cross-entropy; metrics: accuracy and macro-F1.
+    """
+
+    def __init__(
+        self,
+        model: dict[str, Any],
+        optimizer: dict[str, Any],
+        data_spec: dict[str, Any],
+        head: dict[str, Any],
+        target: Literal["per_frame", "per_sequence"] = "per_frame",
+        pool: Literal["last", "mean"] = "last",
+    ) -> None:
+        super().__init__(data_spec)
+        self.save_hyperparameters()
+        if target not in TARGETS:
+            raise ConfigError(f"task.target={target!r} is not valid. Use one of: {', '.join(TARGETS)}.")
+        if pool not in POOLS:
+            raise ConfigError(f"task.pool={pool!r} is not valid. Use one of: {', '.join(POOLS)}.")
+        if self.spec.num_classes is None or self.spec.label_level is None:
+            raise ConfigError(
+                "task=classify needs labelled data, but this data source has no labels. "
+                "Use data that provides labels (e.g. data=moving_digits data.label=digit)."
+            )
+        if target == "per_frame" and self.spec.label_level != "per_frame":
+            raise ConfigError(
+                "task.target=per_frame needs a label per frame, but this data has one label per "
+                "sequence. Use task.target=per_sequence, or data with per-frame labels."
+            )
+        self.target, self.pool = target, pool
+        self.num_classes = self.spec.num_classes
+        self.core = self.build_core(model)
+        self.head = self.build_head(head, self.core.output_size, self.num_classes)
+        self.train_metrics = classification_metrics(self.num_classes, "train/")
+        self.val_metrics = classification_metrics(self.num_classes, "val/")
+        self.test_metrics = classification_metrics(self.num_classes, "test/")
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """``frames (B, T, C, H, W)`` -> logits ``(B, T, K)`` (per_frame) or ``(B, K)``."""
+        outputs, _ = self.core(flatten_frames(frames))  # (B, T, H)
+        if self.target == "per_sequence":
+            outputs = outputs[:, -1] if self.pool == "last" else outputs.mean(dim=1)  # (B, H)
+        return self.head(outputs)
+
+    def _targets(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.target == "per_sequence" and labels.dim() == 2:
+            return labels[:, -1]  # (B,)
+        return labels
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits = self(batch["frames"])
+        labels = self._targets(batch["labels"])
+        flat_logits, flat_labels = logits.reshape(-1, self.num_classes), labels.reshape(-1)
+        loss = F.cross_entropy(flat_logits, flat_labels)
+        metrics = getattr(self, f"{stage}_metrics")
+        metrics.update(flat_logits.detach(), flat_labels)
+        batch_size = labels.shape[0]
+        is_train = stage == "train"
+        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=is_train, on_epoch=not is_train,
+                 batch_size=batch_size)
+        self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=batch_size)
+        return loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "test")
