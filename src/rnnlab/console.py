@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,6 +14,20 @@ from rich.table import Table
 from rich.tree import Tree
 
 console = Console()
+
+
+def _not_an_advert(record: logging.LogRecord) -> bool:
+    return "litlogger" not in record.getMessage()
+
+
+def quiet_third_party_noise() -> None:
+    """Silence messages that say nothing about the user's run (adverts, known deprecations)."""
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_not_an_advert)
+    # Lightning 2.6 vs torch 2.13: an internal deprecation, not actionable by users.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # Generated batches come from the main process by design; Lightning's hint does not apply.
+    warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
+
 
 CONFIG_ORDER = ("data", "model", "task", "optimizer", "trainer", "logger", "callbacks", "paths")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
@@ -41,16 +41,3 @@ def user_errors_exit() -> Iterator[None]:
         yield
     except RnnlabError as error:
         exit_with(error)
-
-
-def fail_cleanly(func: Callable[..., object]) -> Callable[..., object]:
-    """Decorator form of :func:`user_errors_exit`."""
-
-    def wrapper(*args: object, **kwargs: object) -> object:
-        with user_errors_exit():
-            return func(*args, **kwargs)
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    wrapper.__wrapped__ = func  # type: ignore[attr-defined]
-    return wrapper

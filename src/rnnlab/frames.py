@@ -32,7 +32,7 @@ def frame_size(frame_shape: tuple[int, int, int]) -> int:
 
 
 def build_core(model: dict[str, Any], frame_shape: tuple[int, int, int]) -> nn.Module:
-    """Instantiate the recurrent core described by the ``model`` config for frames of ``frame_shape``.
+    """Build the core described by the ``model`` config for frames of ``frame_shape``.
 
     The core's class says what it consumes (``frame_input``); dense cores get ``input_size``.
     """

@@ -22,7 +22,7 @@ def mae_per_frame(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tenso
 
 
 def classification_metrics(num_classes: int, prefix: str) -> MetricCollection:
-    """Accuracy (micro) and macro-F1 over all predictions of an epoch, named ``<prefix>acc``/``f1``."""
+    """Accuracy (micro) and macro-F1 over an epoch, named ``<prefix>acc``, ``<prefix>f1``."""
     return MetricCollection(
         {
             "acc": MulticlassAccuracy(num_classes, average="micro"),

@@ -60,16 +60,25 @@ def software_versions() -> dict[str, str | None]:
     }
 
 
-def git_state(source: Path = Path(__file__).resolve().parent) -> dict[str, Any]:
+SOURCE_DIR = Path(__file__).resolve().parent
+
+
+def git_state(source: Path = SOURCE_DIR) -> dict[str, Any]:
     """Commit and dirty flag of the git tree holding rnnlab's source, or nulls outside git."""
     try:
         commit = subprocess.run(
             ["git", "-C", str(source), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
         status = subprocess.run(
             ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -86,7 +95,7 @@ def host_info() -> dict[str, Any]:
 
 
 class RunRecord:
-    """The run.json of one run directory; :meth:`update` merges fields and rewrites it atomically."""
+    """The run.json of a run directory; :meth:`update` merges fields, rewrites it atomically."""
 
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / RUN_RECORD

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -10,6 +11,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
+from torch.utils.tensorboard.summary import hparams
 
 from rnnlab.config import to_primitive
 
@@ -35,6 +37,11 @@ def best_checkpoint(trainer: L.Trainer) -> str | None:
     return (callback.best_model_path or None) if callback else None
 
 
+def last_checkpoint(trainer: L.Trainer) -> str | None:
+    callback = checkpoint_callback(trainer)
+    return (callback.last_model_path or None) if callback else None
+
+
 def best_score(trainer: L.Trainer) -> float | None:
     callback = checkpoint_callback(trainer)
     if callback is None or callback.best_model_score is None:
@@ -42,20 +49,53 @@ def best_score(trainer: L.Trainer) -> float | None:
     return float(callback.best_model_score)
 
 
+def tensorboard_log_dir(trainer: L.Trainer) -> Path | None:
+    """Directory of the run's TensorBoard events, or ``None`` when it logs elsewhere."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            return Path(logger.log_dir)
+    return None
+
+
+def flatten_hparams(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts -> ``{"group/key": value}`` with values TensorBoard can show (lists as text)."""
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_hparams(value, f"{name}/"))
+        elif isinstance(value, bool | int | float | str):
+            flat[name] = value
+        else:
+            flat[name] = str(value)
+    return flat
+
+
 def hparams_from_config(cfg: DictConfig) -> dict[str, Any]:
-    """The config groups that define a run, plus seed and tags, for TensorBoard's HPARAMS tab."""
+    """The config groups that define a run, plus seed and tags, flattened for the HPARAMS tab."""
     params = {group: to_primitive(cfg[group]) for group in HPARAM_GROUPS if group in cfg}
     params["seed"] = cfg.get("seed")
     params["tags"] = ",".join(map(str, cfg.get("tags") or []))
-    return params
+    return flatten_hparams(params)
 
 
 def log_hparams_with_metrics(
-    trainer: L.Trainer, cfg: DictConfig, metrics: Mapping[str, float]
+    trainer: L.Trainer,
+    cfg: DictConfig,
+    metrics: Mapping[str, float],
+    new_metrics: Mapping[str, float],
 ) -> None:
-    """Write the run's hparams with its final metrics, so the HPARAMS tab compares runs."""
+    """Write the run's hparams with its final metrics, so the HPARAMS tab compares runs.
+
+    The HPARAMS tab reads each metric's value from the run's scalar of the same tag: ``metrics``
+    are already logged as scalars, ``new_metrics`` (e.g. the best monitored value) are logged
+    here, once, at the last step.
+    """
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.log_hyperparams(hparams_from_config(cfg), metrics=dict(metrics),
-                                   step=trainer.global_step)
+            step = trainer.global_step
+            logger.log_metrics(dict(new_metrics), step)
+            writer = logger.experiment._get_file_writer()
+            for summary in hparams(hparams_from_config(cfg), {**metrics, **new_metrics}):
+                writer.add_summary(summary, step)
             logger.finalize("success")

@@ -26,9 +26,13 @@ def prediction_strip(
 
 
 def prediction_strips(
-    context: torch.Tensor, truth: torch.Tensor, prediction: torch.Tensor
+    context: torch.Tensor, truth: torch.Tensor, prediction: torch.Tensor, gap: int = 2
 ) -> torch.Tensor:
-    """Strips for a batch: ``(N, Tc|Tp, C, H, W)`` inputs -> ``(N, C, H', W')`` images in [0, 1]."""
-    return torch.stack(
-        [prediction_strip(c, t, p) for c, t, p in zip(context, truth, prediction, strict=True)]
-    )
+    """Strips of a batch stacked top to bottom: ``(N, Tc|Tp, C, H, W)`` inputs -> one image
+    ``(C, N*(3*H + 2*gap) + (N-1)*3*gap, W')`` in [0, 1], black bands between sequences."""
+    strips = [
+        prediction_strip(c, t, p, gap) for c, t, p in zip(context, truth, prediction, strict=True)
+    ]
+    band = torch.zeros(strips[0].shape[0], 3 * gap, strips[0].shape[-1], dtype=strips[0].dtype)
+    parts = [piece for strip in strips for piece in (strip, band)][:-1]
+    return torch.cat(parts, dim=1)

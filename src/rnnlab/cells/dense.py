@@ -37,7 +37,7 @@ class DenseCore(nn.Module):
                 f"model.cell={cell!r} is not a dense cell. Use one of: {', '.join(DENSE_CELLS)}."
             )
         kwargs: dict[str, Any] = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
-        # torch applies dropout between stacked layers only; with one layer it would warn and ignore.
+        # torch applies dropout between stacked layers only (one layer: it warns, ignores).
         self.rnn = DENSE_CELLS[cell](
             input_size,
             hidden_size,

@@ -16,6 +16,7 @@ from torch import nn
 
 from rnnlab.config import build_from_config
 from rnnlab.data.base import DataSpec
+from rnnlab.errors import ConfigError
 from rnnlab.frames import build_core
 
 
@@ -30,12 +31,26 @@ class SequenceTask(L.LightningModule):
         super().__init__()
         self.spec = DataSpec(**data_spec)
 
+    def check_data(self, spec: DataSpec) -> None:
+        """Raise :class:`ConfigError` when data of ``spec`` cannot feed this task.
+
+        Called on the training data at construction and by ``rnnlab-eval`` on other data.
+        """
+        if spec.frame_shape != self.spec.frame_shape:
+            raise ConfigError(
+                f"The model takes frames of (C, H, W) = {self.spec.frame_shape}, but this data has "
+                f"{spec.frame_shape}. Configure the data to the model's frame size (e.g. "
+                "data.canvas_size), or train a model for this data."
+            )
+
     def build_core(self, model: dict[str, Any]) -> nn.Module:
         return build_core(model, self.spec.frame_shape)
 
     @staticmethod
     def build_head(head: dict[str, Any], in_features: int, out_features: int) -> nn.Module:
-        return build_from_config(head, "task.head", in_features=in_features, out_features=out_features)
+        return build_from_config(
+            head, "task.head", in_features=in_features, out_features=out_features
+        )
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return build_from_config(self.hparams["optimizer"], "optimizer", params=self.parameters())

@@ -7,6 +7,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
 from rnnlab.frames import flatten_frames
 from rnnlab.metrics import classification_metrics
@@ -36,26 +37,37 @@ class FrameClassifier(SequenceTask):
         super().__init__(data_spec)
         self.save_hyperparameters()
         if target not in TARGETS:
-            raise ConfigError(f"task.target={target!r} is not valid. Use one of: {', '.join(TARGETS)}.")
+            raise ConfigError(
+                f"task.target={target!r} is not valid. Use one of: {', '.join(TARGETS)}."
+            )
         if pool not in POOLS:
             raise ConfigError(f"task.pool={pool!r} is not valid. Use one of: {', '.join(POOLS)}.")
-        if self.spec.num_classes is None or self.spec.label_level is None:
-            raise ConfigError(
-                "task=classify needs labelled data, but this data source has no labels. "
-                "Use data that provides labels (e.g. data=moving_digits data.label=digit)."
-            )
-        if target == "per_frame" and self.spec.label_level != "per_frame":
-            raise ConfigError(
-                "task.target=per_frame needs a label per frame, but this data has one label per "
-                "sequence. Use task.target=per_sequence, or data with per-frame labels."
-            )
         self.target, self.pool = target, pool
         self.num_classes = self.spec.num_classes
+        self.check_data(self.spec)
         self.core = self.build_core(model)
         self.head = self.build_head(head, self.core.output_size, self.num_classes)
         self.train_metrics = classification_metrics(self.num_classes, "train/")
         self.val_metrics = classification_metrics(self.num_classes, "val/")
         self.test_metrics = classification_metrics(self.num_classes, "test/")
+
+    def check_data(self, spec: DataSpec) -> None:
+        super().check_data(spec)
+        if spec.num_classes is None or spec.label_level is None:
+            raise ConfigError(
+                "task=classify needs labelled data, but this data source has no labels. "
+                "Use data that provides labels (e.g. data=moving_digits data.label=digit)."
+            )
+        if self.target == "per_frame" and spec.label_level != "per_frame":
+            raise ConfigError(
+                "task.target=per_frame needs a label per frame, but this data has one label per "
+                "sequence. Use task.target=per_sequence, or data with per-frame labels."
+            )
+        if spec.num_classes != self.num_classes:
+            raise ConfigError(
+                f"The model predicts {self.num_classes} classes, but this data has "
+                f"{spec.num_classes}. Use data with the same label set (e.g. the same data.label)."
+            )
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """``frames (B, T, C, H, W)`` -> logits ``(B, T, K)`` (per_frame) or ``(B, K)``."""
@@ -78,8 +90,14 @@ class FrameClassifier(SequenceTask):
         metrics.update(flat_logits.detach(), flat_labels)
         batch_size = labels.shape[0]
         is_train = stage == "train"
-        self.log(f"{stage}/loss", loss, prog_bar=True, on_step=is_train, on_epoch=not is_train,
-                 batch_size=batch_size)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            prog_bar=True,
+            on_step=is_train,
+            on_epoch=not is_train,
+            batch_size=batch_size,
+        )
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=batch_size)
         return loss
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
+from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
 from rnnlab.frames import flatten_frames, frame_size, unflatten_frames
 from rnnlab.metrics import mae_per_frame, mse_per_frame
@@ -60,20 +61,24 @@ class NextFramePredictor(SequenceTask):
                 f"task.output_activation={output_activation!r} cannot apply. "
                 "Use task.output_activation=sigmoid with bce, or task.loss=mse."
             )
-        needed = context_frames + predict_frames
-        if needed > self.spec.seq_len:
-            raise ConfigError(
-                f"task.context_frames + task.predict_frames = {context_frames} + {predict_frames} "
-                f"= {needed} frames, but the data's sequences have {self.spec.seq_len}. Lower "
-                "them or use longer sequences (e.g. data.seq_len)."
-            )
         self.context_frames, self.predict_frames = context_frames, predict_frames
         self.loss_name, self.output_activation = loss, output_activation
         self.image_samples = image_samples
         self.frame_shape = self.spec.frame_shape
+        self.check_data(self.spec)
         self.core = self.build_core(model)
         self.head = self.build_head(head, self.core.output_size, frame_size(self.frame_shape))
         self._baselines_logged: set[str] = set()
+
+    def check_data(self, spec: DataSpec) -> None:
+        super().check_data(spec)
+        needed = self.context_frames + self.predict_frames
+        if needed > spec.seq_len:
+            raise ConfigError(
+                f"task.context_frames + task.predict_frames = {self.context_frames} + "
+                f"{self.predict_frames} = {needed} frames, but the data's sequences have "
+                f"{spec.seq_len}. Lower them or use longer sequences (e.g. data.seq_len)."
+            )
 
     def decode(self, outputs: torch.Tensor) -> torch.Tensor:
         """Core outputs ``(B, T, H)`` -> raw frame outputs ``(B, T, C, H, W)`` (logits for bce)."""
@@ -146,8 +151,8 @@ class NextFramePredictor(SequenceTask):
         if writer is None:
             return
         n = self.image_samples
-        strips = prediction_strips(context[:n], target[:n], predicted[:n])  # (N, C, H', W')
-        writer.add_images(f"{stage}/predictions", strips.float().cpu(), self.global_step)
+        strips = prediction_strips(context[:n], target[:n], predicted[:n])  # (C, H', W')
+        writer.add_image(f"{stage}/predictions", strips.float().cpu(), self.global_step)
 
     def _mark_baselines(self, stage: str) -> None:
         if self.logging_enabled:

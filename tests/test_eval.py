@@ -1,0 +1,95 @@
+"""rnnlab-eval: a trained checkpoint tested on the data it trained on, or on other data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from rnnlab.evaluate import split_data_overrides
+from tests.conftest import TINY, read_json, run_cli
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("trained")
+    result = run_cli("rnnlab.train", [*TINY, "task=classify", f"hydra.run.dir={run_dir}"], run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
+def run_eval(args: list[str], cwd: Path):
+    return run_cli("rnnlab.evaluate", [*args, f"hydra.run.dir={cwd / 'eval'}"], cwd)
+
+
+def test_checkpoint_loads_with_torchs_safe_loader(trained):
+    checkpoint = torch.load(trained / "checkpoints" / "best.ckpt", weights_only=True)
+    assert checkpoint["rnnlab"]["task_class"] == "rnnlab.tasks.classify.FrameClassifier"
+
+
+def test_eval_reproduces_the_test_metrics_of_training(trained, tmp_path):
+    result = run_eval([f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = read_json(tmp_path / "eval" / "test_metrics.json")
+    trained_metrics = read_json(trained / "run.json")["metrics"]["final"]
+    for name in ("test/acc", "test/f1", "test/loss"):
+        assert report["metrics"][name] == pytest.approx(trained_metrics[name], abs=1e-6)
+    assert "test/acc" in result.stdout
+
+
+def test_eval_applies_data_overrides_to_the_trained_data(trained, tmp_path):
+    result = run_eval(
+        [
+            f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}",
+            "data.test_size=8",
+            "data.test_seed=5",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = read_json(tmp_path / "eval" / "test_metrics.json")["data"]
+    assert data["test_size"] == 8 and data["test_seed"] == 5
+    assert data["canvas_size"] == 32  # the rest is what the checkpoint trained on
+
+
+def test_eval_on_another_configured_data_source(trained, tmp_path):
+    result = run_eval(
+        [
+            f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}",
+            "data=moving_digits",
+            "data.canvas_size=32",
+            "data.digit_size=14",
+            "data.test_size=8",
+            "data.digits=sklearn",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_json(tmp_path / "eval" / "test_metrics.json")["data"]["digits"] == "sklearn"
+
+
+def test_eval_refuses_data_of_another_frame_size(trained, tmp_path):
+    result = run_eval(
+        [f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}", "data=moving_digits"], tmp_path
+    )
+    assert result.returncode == 2
+    assert "(1, 32, 32)" in result.stderr and "(1, 64, 64)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_eval_of_a_missing_checkpoint_says_so(tmp_path):
+    result = run_eval([f"ckpt_path={tmp_path / 'nope.ckpt'}"], tmp_path)
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_data_overrides_go_to_hydra_when_a_data_source_is_picked():
+    assert split_data_overrides(["ckpt_path=x", "data.test_size=3"]) == (
+        ["ckpt_path=x"],
+        ["data.test_size=3"],
+    )
+    assert split_data_overrides(["data=moving_digits", "data.test_size=3"]) == (
+        ["data=moving_digits", "data.test_size=3"],
+        [],
+    )

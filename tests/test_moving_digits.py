@@ -1,0 +1,128 @@
+"""Moving digits: the standard protocol's shapes and motion, reproducibility, disjoint splits."""
+
+from __future__ import annotations
+
+import torch
+
+from rnnlab.data.digits import load_digits, split_digits
+from rnnlab.data.moving_digits import (
+    MovingDigitsDataModule,
+    direction_sector,
+    generate_moving_digits,
+)
+
+
+def small_module(**overrides) -> MovingDigitsDataModule:
+    kwargs = dict(
+        canvas_size=32,
+        digit_size=14,
+        seq_len=8,
+        train_size=20,
+        val_size=10,
+        test_size=10,
+        batch_size=4,
+    )
+    return MovingDigitsDataModule(**{**kwargs, **overrides})
+
+
+def first_batch(loader) -> dict[str, torch.Tensor]:
+    return next(iter(loader))
+
+
+def test_default_batches_follow_the_moving_mnist_protocol():
+    module = MovingDigitsDataModule(train_size=4, batch_size=4)
+    batch = module.on_after_batch_transfer(first_batch(module.train_dataloader()), 0)
+    assert batch["frames"].shape == (4, 20, 1, 64, 64)
+    assert batch["frames"].dtype == torch.float32
+    assert batch["frames"].min() >= 0.0 and batch["frames"].max() <= 1.0
+    assert batch["labels"].shape == (4, 20)
+    assert module.spec.frame_shape == (1, 64, 64)
+
+
+def test_digits_move_at_the_configured_speed_and_stay_in_the_canvas():
+    pool = load_digits("mnist5k", 28)
+    out = generate_moving_digits(pool, 64, 20, 64, 1, (3.6, 3.6), torch.Generator().manual_seed(0))
+    frames = out["frames"][:, :, 0].float()  # (N, T, H, W)
+    ys, xs = torch.arange(64.0)[:, None], torch.arange(64.0)[None, :]
+    mass = frames.sum((-1, -2))
+    centre = torch.stack(
+        [(frames * xs).sum((-1, -2)) / mass, (frames * ys).sum((-1, -2)) / mass], -1
+    )
+    step = (centre[:, 1:] - centre[:, :-1]).norm(dim=-1)  # (N, T-1) px per frame
+    # rounding to whole pixels and bounces shorten some steps; none is longer than speed + rounding
+    assert step.max() <= 3.6 + 1.5
+    assert 2.5 < step.median() < 4.5
+    assert (mass > 0).all()  # the digit never leaves the canvas
+
+
+def test_same_seed_gives_same_training_batches_and_epochs_differ():
+    a, b = small_module(seed=7), small_module(seed=7)
+    loader_a, loader_b = a.train_dataloader(), b.train_dataloader()
+    assert torch.equal(first_batch(loader_a)["frames"], first_batch(loader_b)["frames"])
+    epoch0 = first_batch(loader_a)["frames"]
+    loader_a.sampler.set_epoch(1)
+    assert not torch.equal(epoch0, first_batch(loader_a)["frames"])
+    assert not torch.equal(epoch0, first_batch(small_module(seed=8).train_dataloader())["frames"])
+
+
+def test_validation_set_is_fixed_whatever_the_run_seed():
+    val_a = first_batch(small_module(seed=1).val_dataloader())["frames"]
+    val_b = first_batch(small_module(seed=2).val_dataloader())["frames"]
+    assert torch.equal(val_a, val_b)
+
+
+def test_val_and_test_digits_are_disjoint_from_training_digits():
+    pools = split_digits(load_digits("mnist5k", 28), 0.1, 0.1)
+    flat = {name: {bytes(img.numpy()) for img in pool.images} for name, pool in pools.items()}
+    assert not flat["train"] & flat["val"]
+    assert not flat["train"] & flat["test"]
+    assert not flat["val"] & flat["test"]
+    assert len(pools["train"]) == 4000
+
+
+def test_first_digit_is_the_leftmost_in_the_first_frame():
+    pool = load_digits("mnist5k", 28)
+    out = generate_moving_digits(pool, 200, 3, 64, 2, (3.6, 3.6), torch.Generator().manual_seed(3))
+    x0 = out["position"][:, :, 0, 0]  # (N, K) x of each digit in frame 0
+    assert (x0[:, 0] <= x0[:, 1]).all()
+    # the first digit's pixels are drawn where its position says
+    n = torch.arange(200)
+    x, y = out["position"][n, 0, 0, 0], out["position"][n, 0, 0, 1]
+    window = torch.stack([out["frames"][i, 0, 0, y[i] : y[i] + 28, x[i] : x[i] + 28] for i in n])
+    assert (window.flatten(1).max(dim=1).values > 0).all()
+
+
+def test_direction_sectors_follow_image_coordinates():
+    east, north, west, south = [[1.0, 0.0]], [[0.0, -1.0]], [[-1.0, 0.0]], [[0.0, 1.0]]
+    velocity = torch.tensor([east, north, west, south, [[1.0, -1.0]]])
+    assert direction_sector(velocity).flatten().tolist() == [0, 2, 4, 6, 1]
+
+
+def test_direction_labels_change_when_the_digit_bounces():
+    pool = load_digits("mnist5k", 28)
+    out = generate_moving_digits(pool, 64, 40, 64, 1, (3.6, 3.6), torch.Generator().manual_seed(1))
+    changes = (out["direction"][:, 1:] != out["direction"][:, :-1]).any(dim=1)
+    assert changes.float().mean() > 0.5  # most digits hit a wall within 40 frames
+
+
+def test_digit_labels_are_repeated_per_frame():
+    batch = first_batch(small_module(label="digit").train_dataloader())
+    labels = batch["labels"]
+    assert (labels == labels[:, :1]).all()
+
+
+def test_sklearn_digits_are_upsampled_to_the_digit_size():
+    digits = load_digits("sklearn", 14)
+    assert digits.images.shape[1:] == (14, 14)
+    assert digits.images.dtype == torch.uint8
+    assert int(digits.images.max()) > 200
+
+
+def test_blank_frame_baseline_beats_copy_last_on_the_standard_protocol():
+    module = MovingDigitsDataModule(test_size=200, batch_size=200)
+    frames = module.on_after_batch_transfer(first_batch(module.test_dataloader()), 0)["frames"]
+    context, target = frames[:, :10], frames[:, 10:]
+    blank = target.square().flatten(2).sum(-1).mean()
+    copy_last = (target - context[:, -1:]).square().flatten(2).sum(-1).mean()
+    assert 150 < blank < 195  # ~174 on the original Moving MNIST test set
+    assert 250 < copy_last < 320  # ~288 there

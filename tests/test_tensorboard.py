@@ -1,0 +1,85 @@
+"""TensorBoard event files, read back with tensorboard's own reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from tests.conftest import TINY
+
+
+def load_events(run_dir: Path) -> EventAccumulator:
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    return events
+
+
+def hparams_experiment(events: EventAccumulator) -> plugin_data_pb2.HParamsPluginData:
+    content = events.PluginTagToContent("hparams")["_hparams_/experiment"]
+    return plugin_data_pb2.HParamsPluginData.FromString(content)
+
+
+def hparams_session(events: EventAccumulator) -> plugin_data_pb2.HParamsPluginData:
+    content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    return plugin_data_pb2.HParamsPluginData.FromString(content)
+
+
+@pytest.fixture(scope="module")
+def next_frame_events(tmp_path_factory) -> EventAccumulator:
+    from tests.conftest import run_cli
+
+    tmp = tmp_path_factory.mktemp("tb_next_frame")
+    result = run_cli("rnnlab.train", [*TINY, "trainer.max_epochs=2", f"hydra.run.dir={tmp}"], tmp)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return load_events(tmp)
+
+
+def test_generation_logs_scalars_per_stage(next_frame_events):
+    tags = set(next_frame_events.Tags()["scalars"])
+    assert {
+        "train/loss",
+        "val/loss",
+        "val/mse_per_frame",
+        "val/mae_per_frame",
+        "test/loss",
+        "test/mse_per_frame",
+        "test/mae_per_frame",
+    } <= tags
+
+
+def test_generation_logs_baselines_once_per_stage(next_frame_events):
+    for stage in ("val", "test"):
+        for name in ("copy_last", "blank"):
+            points = next_frame_events.Scalars(f"{stage}/baseline_{name}_mse_per_frame")
+            assert len(points) == 1
+    assert len(next_frame_events.Scalars("val/mse_per_frame")) == 2  # one per epoch
+
+
+def test_generation_logs_prediction_strips(next_frame_events):
+    tags = next_frame_events.Tags()["images"]
+    assert "val/predictions" in tags and "test/predictions" in tags
+    image = next_frame_events.Images("val/predictions")[-1]
+    # 4 sequences stacked, each 3 rows (context / truth / prediction) of 10 frames of 32 px
+    strip_height = 3 * 32 + 2 * 2
+    assert image.height == 4 * strip_height + 3 * 6
+    assert image.width == 10 * (32 + 2)
+
+
+def test_hparams_carry_config_and_final_metrics(next_frame_events):
+    experiment = hparams_experiment(next_frame_events).experiment
+    metric_tags = {info.name.tag for info in experiment.metric_infos}
+    assert {"test/mse_per_frame", "val/loss", "val/loss_best"} <= metric_tags
+    params = hparams_session(next_frame_events).session_start_info.hparams
+    assert params["model/cell"].string_value == "lstm"
+    assert params["model/hidden_size"].number_value == 16
+    assert params["seed"].number_value == 42
+    assert "hp_metric" not in next_frame_events.Tags()["scalars"]
+
+
+def test_classification_logs_accuracy_and_f1(train_run):
+    _, run_dir = train_run([*TINY, "task=classify"])
+    tags = set(load_events(run_dir).Tags()["scalars"])
+    assert {"train/loss", "val/loss", "val/acc", "val/f1", "test/acc", "test/f1"} <= tags
