@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import lightning as L
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from omegaconf import DictConfig
 
+from rnnlab.checkpoint_io import AtomicCheckpointIO
 from rnnlab.config import build_from_config, to_primitive
 from rnnlab.data.base import DataSpec, SequenceDataModule
 from rnnlab.errors import ConfigError
@@ -36,8 +38,24 @@ def build_task(cfg: DictConfig, spec: DataSpec) -> L.LightningModule:
     )
 
 
-def build_trainer(cfg: DictConfig, extra_callbacks: Sequence[Callback] = ()) -> L.Trainer:
-    """Lightning's Trainer from ``cfg.trainer`` with the configured logger and callbacks."""
-    logger = instantiate(cfg.logger) if cfg.get("logger") else False
+def build_trainer(
+    cfg: DictConfig, extra_callbacks: Sequence[Callback] = (), purge_step: int | None = None
+) -> L.Trainer:
+    """Lightning's Trainer from ``cfg.trainer`` with the configured logger and callbacks.
+
+    Checkpoints are written atomically. ``purge_step``: when resuming, TensorBoard hides events
+    logged at or after this step by the interrupted attempt, so no step appears twice.
+    """
+    logger: Logger | bool = False
+    if cfg.get("logger"):
+        extra = {}
+        if purge_step is not None and issubclass(get_class(cfg.logger._target_), TensorBoardLogger):
+            extra["purge_step"] = purge_step
+        logger = instantiate(cfg.logger, **extra)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-    return instantiate(cfg.trainer, logger=logger, callbacks=[*callbacks, *extra_callbacks])
+    return instantiate(
+        cfg.trainer,
+        logger=logger,
+        callbacks=[*callbacks, *extra_callbacks],
+        plugins=[AtomicCheckpointIO()],
+    )

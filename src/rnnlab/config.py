@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,21 +48,43 @@ def import_target(target: str | None, key: str) -> type:
         ) from None
 
 
+def check_config_keys(config: dict[str, Any], key: str, provided: Sequence[str] = ()) -> type:
+    """Import ``config['_target_']`` and check every other key is one of its parameters.
+
+    ``provided`` names the arguments rnnlab passes itself (e.g. ``input_size``); they are not
+    config keys. Returns the class. Raises :class:`ConfigError` naming the key and the allowed
+    ones.
+    """
+    cls = import_target(config.get("_target_"), key)
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # builtins without a signature: nothing to check
+        return cls
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return cls
+    allowed = [
+        name
+        for name, p in params.items()
+        if name not in provided
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY)
+    ]
+    for name in config:
+        if name != "_target_" and name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f" Did you mean {key}.{close[0]}?" if close else ""
+            raise ConfigError(
+                f"{key}.{name} is not a parameter of {cls.__module__}.{cls.__qualname__}.{hint} "
+                f"Allowed keys: {', '.join(allowed)}."
+            )
+    return cls
+
+
 def build_from_config(config: dict[str, Any], key: str, **extra: Any) -> Any:
     """Build ``config['_target_'](**config, **extra)`` from a primitive config at ``key``.
 
     Unlike ``hydra.utils.instantiate``, nested dicts are passed as they are (tasks build their
     core and head from such dicts), and an unknown keyword gets an error naming the config key.
     """
+    cls = check_config_keys(config, key, provided=list(extra))
     kwargs = {name: value for name, value in config.items() if name != "_target_"}
-    cls = import_target(config.get("_target_"), key)
-    params = inspect.signature(cls).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(kwargs) - set(params))
-        if unknown:
-            allowed = ", ".join(name for name in params if name not in extra)
-            raise ConfigError(
-                f"{key}.{unknown[0]} is not a parameter of {cls.__module__}.{cls.__qualname__}. "
-                f"Allowed keys: {allowed}."
-            )
     return cls(**kwargs, **extra)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import NoReturn
 
 
@@ -27,17 +25,14 @@ class TrainingError(RnnlabError):
     """Training cannot go on (e.g. a non-finite loss)."""
 
 
+def report(error: BaseException) -> None:
+    """Print ``error`` as one paragraph on stderr, and mark it as reported."""
+    print(f"\nrnnlab: {type(error).__name__}: {error}\n", file=sys.stderr, flush=True)
+    error.reported = True  # type: ignore[attr-defined]
+
+
 def exit_with(error: BaseException, code: int = 2) -> NoReturn:
-    """Print ``error`` as one paragraph on stderr and exit with ``code``."""
-    kind = type(error).__name__
-    print(f"\nrnnlab: {kind}: {error}\n", file=sys.stderr, flush=True)
+    """Print ``error`` as one paragraph on stderr (unless reported already), exit ``code``."""
+    if not getattr(error, "reported", False):
+        report(error)
     raise SystemExit(code)
-
-
-@contextmanager
-def user_errors_exit() -> Iterator[None]:
-    """Turn :class:`RnnlabError` raised inside the block into a clean exit (code 2)."""
-    try:
-        yield
-    except RnnlabError as error:
-        exit_with(error)

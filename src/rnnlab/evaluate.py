@@ -18,9 +18,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.build import build_datamodule, build_trainer
+from rnnlab.cli import run_app
 from rnnlab.config import CONFIG_DIR, import_target, to_primitive
 from rnnlab.console import console, metrics_table, quiet_third_party_noise
-from rnnlab.errors import DataError, user_errors_exit
+from rnnlab.errors import DataError
 from rnnlab.results import scalar_metrics
 
 # data.* overrides meant for the checkpoint's own data config (set by main()).
@@ -93,8 +94,7 @@ def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="eval")
 def _hydra_main(cfg: DictConfig) -> None:
-    with user_errors_exit():
-        evaluate(cfg, _DATA_OVERRIDES)
+    evaluate(cfg, _DATA_OVERRIDES)
 
 
 def main() -> None:
@@ -102,7 +102,7 @@ def main() -> None:
     quiet_third_party_noise()
     sys.argv[1:], held = split_data_overrides(sys.argv[1:])
     _DATA_OVERRIDES[:] = held
-    _hydra_main()
+    run_app(_hydra_main)
 
 
 if __name__ == "__main__":

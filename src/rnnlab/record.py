@@ -2,8 +2,10 @@
 
 Schema (``schema_version`` 1; comparison tools key on these names, bump the version on change):
 
-- ``schema_version`` int; ``status`` "running" | "completed" | "failed"; ``failure`` str | null
-- ``started_at``, ``finished_at`` ISO 8601 UTC; ``wall_time_s`` float
+- ``schema_version`` int; ``status`` "running" | "completed" | "failed" | "interrupted"
+  (SIGTERM/SIGUSR1: a checkpoint was saved, resume it); ``failure`` str | null (the reason)
+- ``started_at``, ``finished_at`` ISO 8601 UTC; ``wall_time_s`` float (all attempts together)
+- ``attempts`` int (1 + times the run was resumed); ``resumed_from`` str | null
 - ``run_dir``, ``tensorboard_dir`` str | null; ``command`` list[str] (argv of the run)
 - ``overrides`` list[str] (Hydra overrides); ``choices`` {group: option}; ``tags`` list[str]
 - ``config`` the resolved config
@@ -101,17 +103,23 @@ class RunRecord:
         self.path = Path(run_dir) / RUN_RECORD
         self.data: dict[str, Any] = {}
         self._clock = time.perf_counter()
+        self._earlier_seconds = 0.0
 
     @classmethod
-    def start(cls, run_dir: Path, **fields: Any) -> RunRecord:
+    def start(
+        cls, run_dir: Path, previous: dict[str, Any] | None = None, **fields: Any
+    ) -> RunRecord:
+        """Write run.json with status running; ``previous``: the record of a run being resumed."""
         record = cls(run_dir)
+        record.data = dict(previous or {})
+        record._earlier_seconds = float(record.data.get("wall_time_s") or 0.0)
         record.update(
             schema_version=SCHEMA_VERSION,
             status="running",
             failure=None,
-            started_at=_now(),
+            started_at=record.data.get("started_at") or _now(),
             finished_at=None,
-            wall_time_s=None,
+            attempts=int(record.data.get("attempts") or 0) + 1,
             run_dir=str(Path(run_dir).resolve()),
             command=sys.argv,
             versions=software_versions(),
@@ -133,7 +141,7 @@ class RunRecord:
             status=status,
             failure=failure,
             finished_at=_now(),
-            wall_time_s=round(time.perf_counter() - self._clock, 3),
+            wall_time_s=round(self._earlier_seconds + time.perf_counter() - self._clock, 3),
             **fields,
         )
 

@@ -13,6 +13,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 from torch.utils.tensorboard.summary import hparams
 
+from rnnlab.callbacks import TrainThroughput
 from rnnlab.config import to_primitive
 
 HPARAM_GROUPS = ("data", "model", "task", "optimizer", "trainer")
@@ -99,3 +100,33 @@ def log_hparams_with_metrics(
             for summary in hparams(hparams_from_config(cfg), {**metrics, **new_metrics}):
                 writer.add_summary(summary, step)
             logger.finalize("success")
+
+
+def final_report(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    task: L.LightningModule,
+    metrics: Mapping[str, float],
+    throughput: TrainThroughput,
+) -> dict[str, Any]:
+    """The run.json fields a finished run adds (see :mod:`rnnlab.record` for the schema)."""
+    tensorboard_dir = tensorboard_log_dir(trainer)
+    return {
+        "metrics": {
+            "final": dict(metrics),
+            "best": {
+                "metric": cfg.monitor.metric,
+                "mode": cfg.monitor.mode,
+                "value": best_score(trainer),
+            },
+        },
+        "parameters": sum(p.numel() for p in task.parameters() if p.requires_grad),
+        "progress": {
+            "epochs": trainer.current_epoch,
+            "steps": trainer.global_step,
+            "train_samples": throughput.samples,
+        },
+        "throughput": {"train_samples_per_s": throughput.samples_per_second},
+        "checkpoints": {"best": best_checkpoint(trainer), "last": last_checkpoint(trainer)},
+        "tensorboard_dir": str(tensorboard_dir) if tensorboard_dir else None,
+    }
