@@ -64,6 +64,25 @@ def run_cli(
     )
 
 
+def run_script(
+    name: str,
+    args: Sequence[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run an installed console script (``rnnlab-train``, ``rnnlab-resume``, ...) by name."""
+    full_env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / name), *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture
 def train_run(tmp_path: Path) -> Callable[..., tuple[subprocess.CompletedProcess[str], Path]]:
     """Run ``rnnlab-train`` in a subprocess with its run directory under ``tmp_path``."""

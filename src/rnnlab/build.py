@@ -10,7 +10,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from omegaconf import DictConfig
 
-from rnnlab.checkpoint_io import AtomicCheckpointIO
+from rnnlab.checkpoint_io import CommitCheckpoints, CommittedCheckpointIO
 from rnnlab.config import build_from_config, to_primitive
 from rnnlab.data.base import DataSpec, SequenceDataModule
 from rnnlab.errors import ConfigError
@@ -43,7 +43,8 @@ def build_trainer(
 ) -> L.Trainer:
     """Lightning's Trainer from ``cfg.trainer`` with the configured logger and callbacks.
 
-    Checkpoints are written atomically. ``purge_step``: when resuming, TensorBoard hides events
+    Checkpoints are committed only once complete and logged up to (see
+    :mod:`rnnlab.checkpoint_io`). ``purge_step``: when resuming, TensorBoard hides events
     logged at or after this step by the interrupted attempt, so no step appears twice.
     """
     logger: Logger | bool = False
@@ -53,9 +54,10 @@ def build_trainer(
             extra["purge_step"] = purge_step
         logger = instantiate(cfg.logger, **extra)
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    checkpoint_io = CommittedCheckpointIO()
     return instantiate(
         cfg.trainer,
         logger=logger,
-        callbacks=[*callbacks, *extra_callbacks],
-        plugins=[AtomicCheckpointIO()],
+        callbacks=[*callbacks, *extra_callbacks, CommitCheckpoints(checkpoint_io)],
+        plugins=[checkpoint_io],
     )

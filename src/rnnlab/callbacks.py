@@ -71,123 +71,147 @@ class RunConfigInCheckpoint(Callback):
 
 
 class FiniteLossGuard(Callback):
-    """Stops training at the first non-finite training loss with a :class:`TrainingError`.
+    """Stops training at the first non-finite training loss with a :class:`TrainingError`,
+    before its backward pass: the weights never see it, and nothing is saved after it, so
+    ``last.ckpt``/``best.ckpt`` hold the last good state."""
 
-    Nothing is saved after the bad step, so ``last.ckpt``/``best.ckpt`` hold the last good state.
-    """
-
-    def on_train_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
     ) -> None:
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
-        if loss is not None and not torch.isfinite(loss).all():
+        if not torch.isfinite(loss).all():
+            progress = trainer.fit_loop.epoch_loop.batch_progress.current
             raise TrainingError(
                 f"The training loss became {float(loss.detach())} at step {trainer.global_step} "
-                f"(epoch {trainer.current_epoch}, batch {batch_idx}). Training stopped; the last "
-                "good checkpoint is kept in the run's checkpoints/ folder. Lower optimizer.lr, "
-                "keep gradient clipping on (trainer.gradient_clip_val), or check the data for "
-                "extreme values."
+                f"(epoch {trainer.current_epoch}, batch {progress.ready - 1}). Training stopped; "
+                "the last good checkpoint is kept in the run's checkpoints/ folder. Lower "
+                "optimizer.lr, keep gradient clipping on (trainer.gradient_clip_val), or check "
+                "the data for extreme values."
             )
 
 
-class FlushLoggersOnCheckpoint(Callback):
-    """Flushes the loggers whenever a checkpoint is saved, so a run killed later loses no event
-    that precedes its last checkpoint (resume continues from exactly there)."""
-
-    def on_save_checkpoint(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
-    ) -> None:
-        for logger in trainer.loggers:
-            logger.save()
-            experiment = getattr(logger, "experiment", None)
-            if hasattr(experiment, "flush"):
-                experiment.flush()
-
-
 class Interrupted(Exception):
-    """Raised after a checkpoint was saved on SIGTERM/SIGUSR1; ends the run (status interrupted)."""
+    """Raised after SIGTERM/SIGUSR1 (once a checkpoint is saved, if training); ends the run."""
 
-    def __init__(self, signum: int, checkpoint: str) -> None:
+    def __init__(self, signum: int, checkpoint: str | None) -> None:
         self.signum = signum
-        self.checkpoint = checkpoint
         name = signal.Signals(signum).name
+        saved = f"saved {checkpoint}" if checkpoint else "no new checkpoint (not training)"
         super().__init__(
-            f"received {name}; saved {checkpoint}. Resume with rnnlab-resume <run dir> "
-            "(or resume=true with the same run directory)."
+            f"received {name}; {saved}. Continue the run with rnnlab-resume <run dir> (or "
+            "resume=true with the same run directory)."
         )
 
 
 class SaveOnSignal(Callback):
-    """On SIGTERM (and SIGUSR1, which SLURM sends before a time limit), save ``last.ckpt`` after
-    the current training batch and stop with :class:`Interrupted`."""
+    """On SIGTERM (and SIGUSR1, which SLURM sends before a time limit), save ``last.ckpt`` before
+    the next training batch and stop with :class:`Interrupted` (exit code 128 + signal).
+
+    Saving between two batches (the last one trained and logged, the next not started) lets a
+    resumed run continue with exactly that next batch. During validation or test it stops at the
+    next batch without saving (a resumed run redoes that stage from the last checkpoint).
+    The handler replaces Lightning's own SIGTERM handling, which would exit with status 0.
+    """
 
     SIGNALS = tuple(
-        s
-        for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGUSR1", None))
-        if s is not None
+        s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGUSR1", None)) if s
     )
 
     def __init__(self, checkpoint_path: str) -> None:
         self.checkpoint_path = checkpoint_path
         self.received: int | None = None
-        self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.received = signum
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def _install(self) -> None:
+        # Lightning installs its handlers when a stage starts and restores the previous ones
+        # when it ends; these hooks run in between.
         if threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._handle)
+                signal.signal(signum, self._handle)
 
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._restore()
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._install()
 
-    def on_exception(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
-    ) -> None:
-        self._restore()
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._install()
 
-    def _restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
-
-    def on_train_batch_end(
-        self,
-        trainer: L.Trainer,
-        pl_module: L.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         if self.received is not None:
             trainer.save_checkpoint(self.checkpoint_path)
             raise Interrupted(self.received, self.checkpoint_path)
 
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        if self.received is None or trainer.accumulate_grad_batches != 1:
+            return
+        # Lightning assumes a mid-epoch checkpoint comes from on_train_batch_end and counts one
+        # more stepped batch when it restores one; ours is saved before the next batch starts,
+        # so without this the resumed run would log every step one step late.
+        checkpoint["loops"]["fit_loop"]["epoch_loop.state_dict"]["_batches_that_stepped"] -= 1
+
+    def _stop_without_saving(self) -> None:
+        if self.received is not None:
+            raise Interrupted(self.received, None)
+
+    def on_validation_batch_start(self, *args: Any, **kwargs: Any) -> None:
+        self._stop_without_saving()
+
+    def on_test_batch_start(self, *args: Any, **kwargs: Any) -> None:
+        self._stop_without_saving()
+
 
 class RngStateInCheckpoint(Callback):
     """Saves the python/numpy/torch random states in checkpoints and restores them on resume, so
-    dropout and other random draws continue as in an uninterrupted run."""
+    dropout and other random draws continue exactly as in an uninterrupted run.
 
-    def state_dict(self) -> dict[str, Any]:
+    A checkpoint saved between epochs is restored at once (Lightning then draws for the new
+    epoch's data iterator, as the uninterrupted run did); one saved mid-epoch is restored just
+    before the next training batch, where it was saved.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, Any] | None = None
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         numpy_state = np.random.get_state()
-        return {
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        checkpoint["rnnlab_rng"] = {
             "python": random.getstate(),
             "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],
             "torch": torch.get_rng_state(),
+            "mid_epoch": 0 < done < trainer.num_training_batches,
         }
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        version, keys, *rest = state_dict["numpy"]
-        random.setstate(_as_tuple(state_dict["python"]))
-        np.random.set_state((version, np.asarray(keys, dtype=np.uint32), *rest))
-        torch.set_rng_state(state_dict["torch"])
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        state = checkpoint.get("rnnlab_rng")
+        if state is None:
+            return
+        if state["mid_epoch"]:
+            self._pending = state
+        else:
+            _set_rng_state(state)
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self._pending is not None:
+            _set_rng_state(self._pending)
+            self._pending = None
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    version, keys, *rest = state["numpy"]
+    random.setstate(_as_tuple(state["python"]))
+    np.random.set_state((version, np.asarray(keys, dtype=np.uint32), *rest))
+    torch.set_rng_state(state["torch"])
 
 
 def _as_tuple(state: Any) -> Any:
@@ -215,7 +239,6 @@ def run_callbacks(run_dir: Path, record_data: dict[str, Any]) -> RunCallbacks:
             throughput,
             RunConfigInCheckpoint(record_data["config"], record_data["choices"]),
             FiniteLossGuard(),
-            FlushLoggersOnCheckpoint(),
             SaveOnSignal(str(run_dir / "checkpoints" / "last.ckpt")),
             RngStateInCheckpoint(),
         ],

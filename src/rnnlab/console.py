@@ -61,6 +61,6 @@ def print_run_summary(
 ) -> None:
     """Final metrics, where the run lives, and how to open its TensorBoard logs."""
     console.print(metrics_table("final metrics", metrics))
-    console.print(f"run directory: {run_dir}")
+    console.print(f"run directory: {run_dir}", soft_wrap=True)
     if tensorboard_dir is not None:
-        console.print(f"TensorBoard:   tensorboard --logdir {tensorboard_dir}")
+        console.print(f"TensorBoard:   tensorboard --logdir {tensorboard_dir}", soft_wrap=True)

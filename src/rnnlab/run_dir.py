@@ -72,7 +72,7 @@ def resume_step(plan: ResumePlan, run_dir: Path) -> int | None:
     import torch
 
     checkpoint = torch.load(plan.checkpoint, map_location="cpu", weights_only=True)
-    return int(checkpoint["global_step"]) + 1
+    return int(checkpoint["global_step"])
 
 
 def check_free_space(run_dir: Path, parameters: int) -> None:

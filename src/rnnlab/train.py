@@ -6,10 +6,12 @@ rnnlab-train -m model=rnn,gru,lstm seed=1,2   # a sweep (Hydra multirun)
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from rnnlab.cli import run_app
@@ -26,6 +28,7 @@ def train(cfg: DictConfig) -> float | None:
     validate_config(cfg)
     # torch and Lightning take ~4 s to import: only once the config is known to be sound.
     import lightning as L
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from rnnlab.build import build_datamodule, build_task, build_trainer
     from rnnlab.callbacks import Interrupted, run_callbacks
@@ -58,14 +61,18 @@ def train(cfg: DictConfig) -> float | None:
         trainer = build_trainer(cfg, callbacks.all, purge_step=resume_step(plan, run_dir))
         # 4. fit (or continue), then test the best checkpoint
         metrics = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
-    except Interrupted as interrupted:
-        record.finish("interrupted", failure=str(interrupted))
-        console.print(f"rnnlab: {interrupted}")
-        raise SystemExit(128 + interrupted.signum) from None
+    except (Interrupted, SIGTERMException) as interrupted:
+        signum = getattr(interrupted, "signum", signal.SIGTERM)
+        reason = str(interrupted) or "received SIGTERM before training started"
+        record.finish("interrupted", failure=reason)
+        console.print(f"rnnlab: {reason}")
+        raise SystemExit(128 + signum) from None
     except BaseException as error:
         record.finish("failed", failure=f"{type(error).__name__}: {error}")
         if isinstance(error, RnnlabError):
             report(error)  # now, so each failed run of a sweep says why as it happens
+            if hydra_cfg.mode == RunMode.RUN:
+                raise SystemExit(2) from None
         raise
     # 5. report: TensorBoard hparams with final metrics, run.json, console summary
     best = best_score(trainer)

@@ -1,0 +1,163 @@
+"""Killed runs resume where they stopped and end exactly as uninterrupted runs do."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import read_json, run_cli, run_script
+
+# Long enough epochs (~1 s) to stop a run between its first checkpoint and its end.
+RUN = [
+    "task=classify",
+    "data.canvas_size=32",
+    "data.digit_size=14",
+    "data.train_size=1024",
+    "data.val_size=16",
+    "data.test_size=16",
+    "data.batch_size=8",
+    "model.hidden_size=32",
+    "model.num_layers=2",
+    "model.dropout=0.2",
+    "trainer.max_epochs=3",
+    "trainer.log_every_n_steps=1",
+    "~callbacks.progress_bar",
+    "deterministic=true",
+]
+
+
+def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events.Reload()
+    return {
+        tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]
+    }
+
+
+def start(run_dir: Path, args: list[str] = ()) -> subprocess.Popen:
+    import os
+    import sys
+
+    from tests.conftest import REPO  # noqa: F401  (the repo is importable from the cwd)
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnnlab.train", *RUN, *args, f"hydra.run.dir={run_dir}"],
+        cwd=run_dir.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, f"run ended before {path} appeared: {process.stderr.read()}"
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("uninterrupted") / "run"
+    result = run_cli("rnnlab.train", [*RUN, f"hydra.run.dir={run_dir}"], run_dir.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
+def assert_same_run(resumed: Path, uninterrupted: Path) -> None:
+    a, b = read_json(uninterrupted / "run.json"), read_json(resumed / "run.json")
+    assert b["status"] == "completed" and b["attempts"] == 2
+    assert b["progress"]["epochs"] == a["progress"]["epochs"] == 3
+    assert b["progress"]["steps"] == a["progress"]["steps"]
+    assert b["metrics"] == a["metrics"]
+    # the same TensorBoard run continues: every step once, with the same values
+    assert scalars(resumed) == scalars(uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigkill_after_first_checkpoint_then_resume_equals_uninterrupted(uninterrupted, tmp_path):
+    run_dir = tmp_path / "run"
+    process = start(run_dir)
+    wait_for(run_dir / "checkpoints" / "last.ckpt", process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert read_json(run_dir / "run.json")["status"] == "running"  # it never got to finish
+
+    result = run_cli("rnnlab.train", [*RUN, "resume=true", f"hydra.run.dir={run_dir}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_same_run(run_dir, uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_rnnlab_resume_continues(uninterrupted, tmp_path):
+    run_dir = tmp_path / "run"
+    process = start(run_dir)
+    wait_for(run_dir / "checkpoints" / "last.ckpt", process)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    record = read_json(run_dir / "run.json")
+    assert record["status"] == "interrupted" and "SIGTERM" in record["failure"]
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] >= 128  # at least the first epoch is kept
+
+    result = run_script("rnnlab-resume", [str(run_dir)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_same_run(run_dir, uninterrupted)
+
+
+def test_ckpt_path_last_without_a_checkpoint_says_so(tmp_path):
+    result = run_cli(
+        "rnnlab.train", [*RUN, "ckpt_path=last", f"hydra.run.dir={tmp_path / 'r'}"], tmp_path
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "ckpt_path=last" in result.stderr and "has no checkpoint yet" in result.stderr
+
+
+def test_resume_refuses_a_run_directory_of_another_config(uninterrupted, tmp_path):
+    result = run_cli(
+        "rnnlab.train",
+        [*RUN, "model.hidden_size=8", "resume=true", f"hydra.run.dir={uninterrupted}"],
+        tmp_path,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "different config (model differ)" in result.stderr
+
+
+@pytest.mark.slow
+def test_resumed_sweep_skips_completed_runs_and_resumes_the_others(tmp_path):
+    import os
+    import sys
+
+    sweep = tmp_path / "sweep"
+    args = ["-m", "seed=1,2", *RUN, "trainer.max_epochs=2", f"hydra.sweep.dir={sweep}"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnlab.train", *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    wait_for(sweep / "1" / "checkpoints" / "last.ckpt", process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert read_json(sweep / "0" / "run.json")["status"] == "completed"
+    assert read_json(sweep / "1" / "run.json")["status"] == "running"
+    first_record = (sweep / "0" / "run.json").read_text()
+
+    result = run_cli("rnnlab.train", [*args, "resume=true"], tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "holds a completed run; skipping it" in result.stdout
+    assert (sweep / "0" / "run.json").read_text() == first_record  # untouched
+    second = read_json(sweep / "1" / "run.json")
+    assert second["status"] == "completed" and second["attempts"] == 2
+    assert second["progress"]["epochs"] == 2

@@ -1,0 +1,102 @@
+"""run.json holds what is needed to compare and repeat a run; the saved config reruns it."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnlab.record import SCHEMA_VERSION
+from tests.conftest import TINY, read_json, run_cli, run_script
+
+SCHEMA_FIELDS = {
+    "schema_version",
+    "status",
+    "failure",
+    "started_at",
+    "finished_at",
+    "wall_time_s",
+    "attempts",
+    "resumed_from",
+    "run_dir",
+    "tensorboard_dir",
+    "command",
+    "overrides",
+    "choices",
+    "tags",
+    "config",
+    "metrics",
+    "parameters",
+    "progress",
+    "throughput",
+    "checkpoints",
+    "versions",
+    "git",
+    "host",
+}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("record") / "run"
+    result = run_cli("rnnlab.train", [*TINY, f"hydra.run.dir={run_dir}"], run_dir.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
+def test_run_record_has_every_documented_field(finished_run):
+    record = read_json(finished_run / "run.json")
+    assert set(record) == SCHEMA_FIELDS
+    assert record["schema_version"] == SCHEMA_VERSION
+    assert record["status"] == "completed" and record["failure"] is None
+
+
+def test_run_record_says_what_ran_and_how_it_went(finished_run):
+    record = read_json(finished_run / "run.json")
+    assert record["config"]["model"]["hidden_size"] == 16
+    assert record["parameters"] > 0
+    assert record["progress"] == {"epochs": 1, "steps": 4, "train_samples": 32}
+    assert record["throughput"]["train_samples_per_s"] > 0
+    assert record["wall_time_s"] > 0
+    assert record["metrics"]["best"]["metric"] == "val/loss"
+    assert set(record["versions"]) == {
+        "python",
+        "torch",
+        "lightning",
+        "hydra",
+        "omegaconf",
+        "rnnlab",
+    }
+    assert set(record["git"]) == {"commit", "dirty"}
+    assert record["host"]["cpus"] >= 1
+    assert record["checkpoints"]["best"].endswith("best.ckpt")
+
+
+def test_saved_config_reruns_the_run_with_the_same_numbers(finished_run, tmp_path):
+    rerun_dir = tmp_path / "rerun"
+    result = run_cli(
+        "rnnlab.train",
+        [
+            "--config-path",
+            str(finished_run / ".hydra"),
+            "--config-name",
+            "config",
+            f"hydra.run.dir={rerun_dir}",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    original = read_json(finished_run / "run.json")["metrics"]["final"]
+    assert read_json(rerun_dir / "run.json")["metrics"]["final"] == original
+
+
+def test_rnnlab_rerun_repeats_a_run_in_a_new_directory(finished_run, tmp_path):
+    result = run_script("rnnlab-rerun", [str(finished_run)], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (new_run,) = (tmp_path / "outputs" / "runs").glob("*/*")
+    original = read_json(finished_run / "run.json")["metrics"]["final"]
+    assert read_json(new_run / "run.json")["metrics"]["final"] == original
+
+
+def test_rnnlab_rerun_of_a_folder_without_a_run_says_so(tmp_path):
+    result = run_script("rnnlab-rerun", [str(tmp_path)], tmp_path)
+    assert result.returncode == 2
+    assert "is not an rnnlab run directory" in result.stderr and "Traceback" not in result.stderr
