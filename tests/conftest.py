@@ -103,5 +103,29 @@ def train_run(tmp_path: Path) -> Callable[..., tuple[subprocess.CompletedProcess
     return _run
 
 
+@pytest.fixture(scope="session")
+def sweep_all_cells(tmp_path_factory) -> Path:
+    """One real multirun of every cell x task (6 tiny runs in one process); its sweep folder."""
+    root = tmp_path_factory.mktemp("sweep_all_cells")
+    sweep = root / "sweep"
+    result = run_cli(
+        "rnnlab.train",
+        ["-m", "model=rnn,gru,lstm", "task=classify,next_frame", *TINY, f"hydra.sweep.dir={sweep}"],
+        root,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return sweep
+
+
+def sweep_runs(sweep: Path) -> dict[tuple[str, str], Path]:
+    """``(model, task) -> run directory`` of a sweep's runs."""
+    runs = {}
+    for run in sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit()):
+        choices = read_json(run / "run.json")["choices"]
+        runs[(choices["model"], choices["task"])] = run
+    return runs
+
+
 def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())

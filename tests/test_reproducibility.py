@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import TINY, read_json
+from tests.conftest import TINY, read_json, run_cli
 
 RUN = [
     *TINY,
@@ -26,19 +26,19 @@ def logged_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     }
 
 
-def test_same_seed_gives_bit_identical_logged_values(train_run):
+def test_same_seed_gives_bit_identical_logged_values_and_another_seed_does_not(train_run, tmp_path):
     _, first = train_run([*RUN, "seed=3"])
-    _, second = train_run([*RUN, "seed=3"])
-    a, b = logged_scalars(first), logged_scalars(second)
+    # the same seed again in a new process (job 0), and another seed (job 1)
+    sweep = tmp_path / "sweep"
+    result = run_cli("rnnlab.train", ["-m", *RUN, "seed=3,4", f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    a, b, other = logged_scalars(first), logged_scalars(sweep / "0"), logged_scalars(sweep / "1")
     assert len(a["train/loss"]) == 4  # every step logged
     assert a == b  # exact equality: every tag, step and value
-    assert read_json(first / "run.json")["metrics"] == read_json(second / "run.json")["metrics"]
-
-
-def test_another_seed_gives_other_values(train_run):
-    _, first = train_run([*RUN, "seed=3"])
-    _, other = train_run([*RUN, "seed=4"])
-    assert logged_scalars(first)["train/loss"] != logged_scalars(other)["train/loss"]
+    assert (
+        read_json(first / "run.json")["metrics"] == read_json(sweep / "0" / "run.json")["metrics"]
+    )
+    assert a["train/loss"] != other["train/loss"]
 
 
 def test_deterministic_flag_reaches_the_trainer(compose_config):

@@ -107,7 +107,7 @@ def test_sigterm_saves_a_checkpoint_and_rnnlab_resume_continues(uninterrupted, t
     record = read_json(run_dir / "run.json")
     assert record["status"] == "interrupted" and "SIGTERM" in record["failure"]
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
-    assert checkpoint["global_step"] >= 128  # at least the first epoch is kept
+    assert checkpoint["global_step"] >= 64  # at least the first epoch is kept
 
     result = run_script("rnnlab-resume", [str(run_dir)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

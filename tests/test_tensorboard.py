@@ -8,7 +8,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from tests.conftest import TINY
+from tests.conftest import TINY, sweep_runs
 
 
 def load_events(run_dir: Path) -> EventAccumulator:
@@ -79,7 +79,7 @@ def test_hparams_carry_config_and_final_metrics(next_frame_events):
     assert "hp_metric" not in next_frame_events.Tags()["scalars"]
 
 
-def test_classification_logs_accuracy_and_f1(train_run):
-    _, run_dir = train_run([*TINY, "task=classify"])
+def test_classification_logs_accuracy_and_f1(sweep_all_cells):
+    run_dir = sweep_runs(sweep_all_cells)[("gru", "classify")]
     tags = set(load_events(run_dir).Tags()["scalars"])
     assert {"train/loss", "val/loss", "val/acc", "val/f1", "test/acc", "test/f1"} <= tags

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TINY, read_json, run_cli
+from tests.conftest import TINY, read_json, sweep_runs
+
+
+def test_multirun_sweeps_every_model_and_task(sweep_all_cells):
+    runs = sweep_runs(sweep_all_cells)
+    assert set(runs) == {(m, t) for m in ("rnn", "gru", "lstm") for t in ("classify", "next_frame")}
+    assert (sweep_all_cells / "multirun.yaml").is_file()
 
 
 @pytest.mark.parametrize("task", ["classify", "next_frame"])
 @pytest.mark.parametrize("model", ["rnn", "gru", "lstm"])
-def test_tiny_run_of_each_task_and_cell_completes(train_run, model, task):
-    _, run_dir = train_run([f"model={model}", f"task={task}", *TINY])
+def test_each_cell_and_task_trains_tests_and_records_its_run(sweep_all_cells, model, task):
+    run_dir = sweep_runs(sweep_all_cells)[(model, task)]
     record = read_json(run_dir / "run.json")
     assert record["status"] == "completed"
-    assert record["choices"]["model"] == model and record["choices"]["task"] == task
+    assert record["config"]["model"]["cell"] == model
     final = record["metrics"]["final"]
     expected = (
         {"test/acc", "test/f1"}
@@ -29,6 +35,7 @@ def test_tiny_run_of_each_task_and_cell_completes(train_run, model, task):
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_run_prints_config_tree_final_metrics_and_tensorboard_command(train_run):
@@ -69,23 +76,3 @@ def test_ckpt_path_continues_fitting_from_a_checkpoint(train_run):
     assert record["progress"]["epochs"] == 2
     steps_one = read_json(first / "run.json")["progress"]["steps"]
     assert record["progress"]["steps"] == 2 * steps_one
-
-
-def test_multirun_sweeps_every_model_and_task(tmp_path):
-    sweep = tmp_path / "sweep"
-    result = run_cli(
-        "rnnlab.train",
-        ["-m", "model=rnn,gru,lstm", "task=classify,next_frame", *TINY, f"hydra.sweep.dir={sweep}"],
-        cwd=tmp_path,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
-    assert len(runs) == 6
-    seen = set()
-    for run in runs:
-        record = read_json(run / "run.json")
-        assert record["status"] == "completed"
-        seen.add((record["choices"]["model"], record["choices"]["task"]))
-        assert list((run / "tensorboard").glob("events.out.tfevents.*"))
-    assert seen == {(m, t) for m in ("rnn", "gru", "lstm") for t in ("classify", "next_frame")}

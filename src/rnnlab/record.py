@@ -12,8 +12,8 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
 - ``metrics``: ``final`` {name: float} (last validation values and test values),
   ``best`` {``metric``: name, ``mode``: min|max, ``value``: float | null}
 - ``parameters`` int (trainable parameters)
-- ``progress``: ``epochs`` int, ``steps`` int, ``train_samples`` int
-- ``throughput``: ``train_samples_per_s`` float | null
+- ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt)
+- ``throughput``: ``train_samples_per_s`` float | null (this attempt)
 - ``checkpoints``: ``best``, ``last`` str | null
 - ``versions``: python, torch, lightning, hydra, omegaconf, rnnlab
 - ``git``: ``commit`` str | null, ``dirty`` bool | null (of the rnnlab source tree)
