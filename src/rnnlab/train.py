@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -19,6 +20,9 @@ from rnnlab.config import CONFIG_DIR, to_primitive
 from rnnlab.console import console, print_config_tree, print_run_summary, quiet_third_party_noise
 from rnnlab.errors import RnnlabError, report
 from rnnlab.validate import validate_config
+
+if TYPE_CHECKING:
+    import lightning as L
 
 
 def train(cfg: DictConfig) -> float | None:
@@ -69,10 +73,6 @@ def train(cfg: DictConfig) -> float | None:
         raise SystemExit(128 + signum) from None
     except BaseException as error:
         record.finish("failed", failure=f"{type(error).__name__}: {error}")
-        if isinstance(error, RnnlabError):
-            report(error)  # now, so each failed run of a sweep says why as it happens
-            if hydra_cfg.mode == RunMode.RUN:
-                raise SystemExit(2) from None
         raise
     # 5. report: TensorBoard hparams with final metrics, run.json, console summary
     best = best_score(trainer)
@@ -84,7 +84,13 @@ def train(cfg: DictConfig) -> float | None:
     return best if best is not None else metrics.get(cfg.monitor.metric)
 
 
-def fit_and_test(cfg: DictConfig, trainer, task, datamodule, checkpoint: str | None) -> dict:
+def fit_and_test(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    task: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    checkpoint: str | None,
+) -> dict[str, float]:
     """Fit (from ``checkpoint`` if given) and test the best checkpoint; the final metrics."""
     from rnnlab.results import best_checkpoint, scalar_metrics
 
@@ -101,7 +107,13 @@ def fit_and_test(cfg: DictConfig, trainer, task, datamodule, checkpoint: str | N
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    return train(cfg)
+    try:
+        return train(cfg)
+    except RnnlabError as error:
+        report(error)  # now, so each failed run of a sweep says why as it happens
+        if HydraConfig.get().mode == RunMode.RUN:
+            raise SystemExit(2) from None
+        raise  # a sweep records it and goes on with its other runs
 
 
 def main() -> None:
