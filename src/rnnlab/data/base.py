@@ -23,6 +23,8 @@ class DataSpec:
 
     ``label_level`` is ``"per_frame"`` when labels are ``(B, T)``, ``"per_sequence"`` when they are
     ``(B,)``, ``None`` for unlabelled data; ``num_classes`` is ``None`` for unlabelled data.
+    ``source`` names the file or folder the sequences come from (``None`` for generated data), so
+    that messages about the data can point at it.
     """
 
     channels: int
@@ -31,6 +33,7 @@ class DataSpec:
     seq_len: int
     num_classes: int | None = None
     label_level: LabelLevel | None = None
+    source: str | None = None
 
     @property
     def frame_shape(self) -> tuple[int, int, int]:
@@ -51,7 +54,9 @@ def frames_to_float(frames: torch.Tensor) -> torch.Tensor:
 class SequenceDataModule(L.LightningDataModule):
     """Base of rnnlab's data modules: holds ``batch_size``/``num_workers``, exposes :attr:`spec`.
 
-    Subclasses build their datasets in ``setup`` and describe their batches in ``spec``.
+    Subclasses describe their batches in ``spec``. rnnlab reads ``spec`` before training starts,
+    so a source that reads files loads and checks them there (or in ``__init__``): bad input then
+    stops the run with a :class:`~rnnlab.errors.DataError` before any training.
     """
 
     def __init__(self, batch_size: int, num_workers: int = 0) -> None:

