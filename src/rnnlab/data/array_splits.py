@@ -120,12 +120,6 @@ def keep_batch(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def split_rows(num_sequences: int, fractions: dict[str, float], seed: int) -> dict[str, np.ndarray]:
     """Sorted sequence indices per split: each of ``fractions`` gets its share of a permutation
     fixed by ``seed``, ``train`` the rest."""
-    for name, fraction in fractions.items():
-        if not 0 <= fraction < 1:
-            raise ConfigError(f"data.{name}_fraction={fraction} is not a fraction in [0, 1).")
-    if sum(fractions.values()) >= 1:
-        listed = " + ".join(f"data.{name}_fraction" for name in fractions)
-        raise ConfigError(f"{listed} = {sum(fractions.values()):g} leaves no training sequences.")
     order = np.random.default_rng(seed).permutation(num_sequences)
     rows, start = {}, 0
     for name, fraction in fractions.items():
@@ -134,6 +128,16 @@ def split_rows(num_sequences: int, fractions: dict[str, float], seed: int) -> di
         start += count
     rows["train"] = np.sort(order[start:])
     return rows
+
+
+def check_fractions(fractions: dict[str, float]) -> None:
+    """Split fractions in [0, 1) that leave some sequences for training."""
+    for name, fraction in fractions.items():
+        if not 0 <= fraction < 1:
+            raise ConfigError(f"data.{name}_fraction={fraction} is not a fraction in [0, 1).")
+    if sum(fractions.values()) >= 1:
+        listed = " + ".join(f"data.{name}_fraction" for name in fractions)
+        raise ConfigError(f"{listed} = {sum(fractions.values()):g} leaves no training sequences.")
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,7 @@ class ArraySplitsDataModule(SequenceDataModule):
         num_workers: int,
     ) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers)
+        check_fractions({"val": val_fraction, "test": test_fraction})
         self.num_classes = num_classes
         self._classes: int | None = None  # num_classes, or the largest label + 1
         self.val_fraction = val_fraction
