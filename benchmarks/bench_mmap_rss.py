@@ -12,10 +12,12 @@ in its own subprocess:
 - ``baseline``: the same run on a 100-sequence file: what the process needs whatever the data;
 - ``read all``: every sequence of the file read once through the data module's loaders (no model).
 
-Peak RSS is the kernel's ``ru_maxrss``. It counts the file's pages a process has read through the
-mapping (``RssFile``: clean page cache, which the kernel drops under memory pressure), so
-``/proc/PID/status`` is also sampled every 20 ms for the peak ``RssAnon``: the process's own memory
-(tensors, model, Python), which is what a data source must keep independent of the file size.
+Memory is sampled every 20 ms from ``/proc/PID/status``: ``VmHWM``, the peak resident set (RSS),
+and the peaks of its two parts, ``RssAnon``, the process's own memory (tensors, model, Python),
+and ``RssFile``, pages of mapped files: the libraries, and the data file's pages that the process
+has touched (page cache shared with the kernel, clean, dropped under memory pressure; the kernel
+maps pages around each one read, so it grows faster than what is read). ``RssAnon`` is what a data
+source must keep independent of the file size.
 """
 
 from __future__ import annotations
@@ -61,12 +63,12 @@ def write_moving_mnist_like(path: Path, sequences: int) -> None:
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """``VmRSS``, ``RssAnon`` and ``RssFile`` of ``pid`` in KiB (empty once it has exited)."""
+    """``VmHWM``, ``RssAnon`` and ``RssFile`` of ``pid`` in KiB (empty once it has exited)."""
     fields = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             name, _, value = line.partition(":")
-            if name in ("VmRSS", "RssAnon", "RssFile"):
+            if name in ("VmHWM", "RssAnon", "RssFile"):
                 fields[name] = int(value.split()[0])
     except (FileNotFoundError, ProcessLookupError):
         pass
@@ -74,24 +76,23 @@ def memory_kib(pid: int) -> dict[str, int]:
 
 
 def measure(command: list[str], cwd: Path) -> dict[str, float]:
-    """Run ``command``; its wall time and peak memory (MiB): ``maxrss``, ``anon``, ``file``."""
+    """Run ``command``; its wall time and peak memory (MiB): ``rss``, ``anon``, ``file``."""
     start = time.perf_counter()
     process = subprocess.Popen(
         command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    peaks = {"RssAnon": 0, "RssFile": 0}
+    peaks = {"VmHWM": 0, "RssAnon": 0, "RssFile": 0}
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
             for name, value in memory_kib(process.pid).items():
-                if name in peaks:
-                    peaks[name] = max(peaks[name], value)
+                peaks[name] = max(peaks[name], value)
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
+    _, status = os.waitpid(process.pid, 0)
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -100,7 +101,7 @@ def measure(command: list[str], cwd: Path) -> dict[str, float]:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{stderr[-3000:]}")
     return {
         "seconds": time.perf_counter() - start,
-        "maxrss": usage.ru_maxrss / 1024,
+        "rss": peaks["VmHWM"] / 1024,
         "anon": peaks["RssAnon"] / 1024,
         "file": peaks["RssFile"] / 1024,
     }
@@ -124,7 +125,7 @@ def train_command(path: Path, run_dir: Path, train_batches: int) -> list[str]:
 
 def report(name: str, figures: dict[str, float], file_mib: float) -> None:
     print(
-        f"  {name:<9} peak RSS {figures['maxrss']:7.0f} MiB (RssAnon {figures['anon']:5.0f}, "
+        f"  {name:<9} peak RSS {figures['rss']:5.0f} MiB (RssAnon {figures['anon']:5.0f}, "
         f"RssFile {figures['file']:5.0f}) for a {file_mib:5.0f} MiB file, "
         f"{figures['seconds']:.0f} s"
     )
@@ -152,9 +153,9 @@ def main() -> None:
         report("train", train, big_mib)
         baseline = measure(train_command(small, folder / "run_small", args.train_batches), folder)
         report("baseline", baseline, small_mib)
-        extra = train["maxrss"] - baseline["maxrss"]
+        extra = train["rss"] - baseline["rss"]
         print(
-            f"train over the {big_mib:.0f} MiB file: peak RSS {train['maxrss']:.0f} MiB, "
+            f"train over the {big_mib:.0f} MiB file: peak RSS {train['rss']:.0f} MiB, "
             f"{extra:+.0f} MiB over the same run on a {small_mib:.1f} MiB file; anonymous memory "
             f"{train['anon'] - baseline['anon']:+.0f} MiB"
         )
