@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -151,3 +152,14 @@ def test_training_order_is_reshuffled_every_epoch_and_reproducible(tmp_path):
     assert set(first) != set(second)
     assert epochs(seed=5) == [first, second]
     assert epochs(seed=6) != [first, second]
+
+
+def test_memory_mapped_frames_are_pickled_by_file_name(tmp_path):
+    """DataLoader workers started with spawn/forkserver get the file's name, not a copy of it."""
+    path = save(tmp_path / "x.npy", sequences(200, t=20, h=32, w=32))  # 4 MB
+    array = ArraysDataModule(path=path).splits["train"].array
+    data = pickle.dumps(array)
+    assert len(data) < 10_000
+    copy = pickle.loads(data)
+    assert isinstance(copy.frames, np.memmap) and np.array_equal(copy.frames, array.frames)
+    assert copy.read(np.array([3, 7])).shape == (2, 20, 1, 32, 32)

@@ -9,6 +9,7 @@ one batch at a time, so memory-mapped files are never read whole.
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,18 @@ class SequenceArray:
             check_labels(labels, array.num_sequences, array.seq_len, array.labels_source)
         return array
 
+    def __reduce__(self) -> tuple:
+        """Pickled with a memory-mapped file by its name (DataLoader workers started with spawn or
+        forkserver map the file again rather than receive a copy of it)."""
+        frames = self.frames
+        mapped = None
+        if isinstance(frames, np.memmap) and isinstance(frames.base, mmap.mmap):  # a whole file
+            order = "F" if frames.flags.f_contiguous and not frames.flags.c_contiguous else "C"
+            mapped = (frames.filename, frames.dtype, frames.shape, frames.offset, order)
+            frames = None
+        fields = (frames, self.layout, self.source, self.labels, self.labels_source)
+        return (_rebuild_sequence_array, (mapped, *fields))
+
     def _size(self, axis: str) -> int:
         return self.frames.shape[self.layout.index(axis)] if axis in self.layout else 1
 
@@ -85,6 +98,15 @@ class SequenceArray:
         frames = frames.transpose([layout.index(axis) for axis in "NTCHW"])  # (B, T, C, H, W)
         dtype = np.uint8 if frames.dtype == np.uint8 else np.float32
         return np.ascontiguousarray(frames, dtype=dtype)
+
+
+def _rebuild_sequence_array(
+    mapped: tuple | None, frames: np.ndarray | None, *fields
+) -> SequenceArray:
+    if mapped is not None:
+        filename, dtype, shape, offset, order = mapped
+        frames = np.memmap(filename, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
+    return SequenceArray(frames, *fields)
 
 
 class SplitSequences(Dataset):
