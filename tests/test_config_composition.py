@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
+import torch
 
 from rnnlab.build import build_datamodule, build_task
 from rnnlab.config import CONFIG_DIR
 from rnnlab.tasks import FrameClassifier, NextFramePredictor
-from tests.conftest import TINY
+from tests.conftest import TINY, TINY_RUN
+from tests.data_makers import tiny_data_overrides
+
+# digit_rows has one label per sequence and 8 steps (sklearn digits)
+TASK_FOR_DATA = {
+    ("digit_rows", "classify"): ["task.target=per_sequence"],
+    ("digit_rows", "next_frame"): ["task.context_frames=4", "task.predict_frames=4"],
+}
 
 
 def options(group: str) -> list[str]:
@@ -19,21 +30,40 @@ def test_config_groups_offer_the_documented_choices():
     assert {"classify", "next_frame"} <= set(options("task"))
     assert {"cpu", "gpu"} <= set(options("trainer"))
     assert {"tensorboard", "csv"} <= set(options("logger"))
-    assert "moving_digits" in options("data")
+    assert {"moving_digits", "digit_rows", "arrays", "frames_dir"} <= set(options("data"))
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Callable[[str], list[str]]:
+    """Overrides for a small ``data=<source>``; the files of file sources are written once."""
+    made: dict[str, list[str]] = {}
+    directory = tmp_path_factory.mktemp("tiny_data")
+
+    def _overrides(source: str) -> list[str]:
+        if source not in made:
+            made[source] = tiny_data_overrides(source, Path(directory))
+        return made[source]
+
+    return _overrides
 
 
 @pytest.mark.parametrize("data", options("data"))
 @pytest.mark.parametrize("task", ["classify", "next_frame"])
 @pytest.mark.parametrize("model", ["rnn", "gru", "lstm"])
-def test_combination_builds_and_runs_a_batch(compose_config, model, task, data):
-    cfg = compose_config([f"model={model}", f"task={task}", f"data={data}", *TINY])
+def test_combination_builds_and_runs_a_batch(compose_config, tiny_data, model, task, data):
+    data_overrides = [*tiny_data(data), *TASK_FOR_DATA.get((data, task), [])]
+    cfg = compose_config(
+        [f"model={model}", f"task={task}", f"data={data}", *data_overrides, *TINY_RUN]
+    )
     datamodule = build_datamodule(cfg.data)
     module = build_task(cfg, datamodule.spec)
     batch = datamodule.on_after_batch_transfer(next(iter(datamodule.train_dataloader())), 0)
+    assert batch["frames"].dtype == torch.float32 and batch["frames"].dim() == 5
     assert module.core.cell == model
     if task == "classify":
         assert isinstance(module, FrameClassifier)
-        assert module(batch["frames"]).shape[:2] == batch["labels"].shape[:2]
+        labels = batch["labels"]  # (B, T) per frame or (B,) per sequence
+        assert module(batch["frames"]).shape[: labels.dim()] == labels.shape
     else:
         assert isinstance(module, NextFramePredictor)
         context = batch["frames"][:, : cfg.task.context_frames]

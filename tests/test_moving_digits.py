@@ -126,3 +126,41 @@ def test_blank_frame_baseline_beats_copy_last_on_the_standard_protocol():
     copy_last = (target - context[:, -1:]).square().flatten(2).sum(-1).mean()
     assert 150 < blank < 195  # ~174 on the original Moving MNIST test set
     assert 250 < copy_last < 320  # ~288 there
+
+
+def test_without_bounce_digits_wrap_around_and_keep_their_velocity():
+    pool = load_digits("mnist5k", 28)
+    generator = torch.Generator().manual_seed(4)
+    out = generate_moving_digits(pool, 64, 40, 64, 1, (3.6, 3.6), generator, bounce=False)
+    frames = out["frames"][:, :, 0].long()  # (N, T, H, W)
+    # every pixel of the digit is drawn in every frame, across the edges when it leaves one side
+    mass = frames.sum((-1, -2))  # (N, T)
+    assert (mass == mass[:, :1]).all()
+    crossing = (frames[..., 0] > 0).any(-1) & (frames[..., -1] > 0).any(-1)  # (N, T)
+    assert crossing.any(dim=1).float().mean() > 0.5
+    assert (out["direction"] == out["direction"][:, :1]).all()
+    assert out["position"].min() >= 0 and out["position"].max() < 64
+
+
+def test_speed_range_bounds_the_steps_and_num_digits_are_drawn():
+    pool = load_digits("mnist5k", 14)
+    generator = torch.Generator().manual_seed(5)
+    out = generate_moving_digits(pool, 128, 10, 48, 3, (1.0, 2.0), generator, bounce=False)
+    assert out["position"].shape == (128, 3, 10, 2)
+    # without walls a digit keeps its velocity: 9 steps move it 9 x speed (+-sqrt(2) from rounding)
+    travel = (out["position"][:, :, -1] - out["position"][:, :, 0]).float()  # (N, K, 2)
+    travel = (travel + 24).remainder(48) - 24  # undo the wrapping: |travel| <= 18 < 24
+    speed = travel.norm(dim=-1) / 9
+    margin = 2**0.5 / 9
+    assert speed.min() >= 1.0 - margin and speed.max() <= 2.0 + margin
+    assert speed.min() < 1.2 and speed.max() > 1.8  # the whole range is used
+    assert (out["frames"].flatten(2) > 0).sum(-1).float().mean() > 2 * (14 * 14 / 4)
+
+
+def test_bounce_is_a_data_option():
+    module = small_module(bounce=False, seed=3)
+    batch = first_batch(module.train_dataloader())
+    assert batch["frames"].shape == (4, 8, 1, 32, 32)
+    assert not torch.equal(
+        batch["frames"], first_batch(small_module(seed=3).train_dataloader())["frames"]
+    )

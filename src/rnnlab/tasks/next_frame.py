@@ -74,10 +74,11 @@ class NextFramePredictor(SequenceTask):
         super().check_data(spec)
         needed = self.context_frames + self.predict_frames
         if needed > spec.seq_len:
+            where = f"the sequences in {spec.source}" if spec.source else "the data's sequences"
             raise ConfigError(
                 f"task.context_frames + task.predict_frames = {self.context_frames} + "
-                f"{self.predict_frames} = {needed} frames, but the data's sequences have "
-                f"{spec.seq_len}. Lower them or use longer sequences (e.g. data.seq_len)."
+                f"{self.predict_frames} = {needed} frames, but {where} have {spec.seq_len}. "
+                "Lower them or use longer sequences (e.g. data.seq_len)."
             )
 
     def decode(self, outputs: torch.Tensor) -> torch.Tensor:
