@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import time
@@ -18,11 +19,11 @@ RUN = [
     "task=classify",
     "data.canvas_size=32",
     "data.digit_size=14",
-    "data.train_size=1024",
+    "data.train_size=512",
     "data.val_size=16",
     "data.test_size=16",
     "data.batch_size=8",
-    "model.hidden_size=32",
+    "model.hidden_size=16",
     "model.num_layers=2",
     "model.dropout=0.2",
     "trainer.max_epochs=3",
@@ -56,12 +57,18 @@ def start(run_dir: Path, args: list[str] = ()) -> subprocess.Popen:
     )
 
 
-def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
+def wait_for(
+    path: Path, process: subprocess.Popen, versions: int = 1, timeout: float = 120
+) -> None:
+    """Wait until ``path`` has been written ``versions`` times (checkpoints are renamed into place,
+    so every version is a new inode)."""
+    deadline, seen = time.monotonic() + timeout, set()
+    while len(seen) < versions:
         assert process.poll() is None, f"run ended before {path} appeared: {process.stderr.read()}"
-        assert time.monotonic() < deadline, f"{path} did not appear"
-        time.sleep(0.01)
+        assert time.monotonic() < deadline, f"{path} was not written {versions} times"
+        with contextlib.suppress(FileNotFoundError):
+            seen.add(path.stat().st_ino)
+        time.sleep(0.005)
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +93,12 @@ def assert_same_run(resumed: Path, uninterrupted: Path) -> None:
 def test_sigkill_after_first_checkpoint_then_resume_equals_uninterrupted(uninterrupted, tmp_path):
     run_dir = tmp_path / "run"
     process = start(run_dir)
-    wait_for(run_dir / "checkpoints" / "last.ckpt", process)
+    wait_for(run_dir / "checkpoints" / "last.ckpt", process, versions=2)  # after epoch 1
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert read_json(run_dir / "run.json")["status"] == "running"  # it never got to finish
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 2 * 64  # two epochs of 64 batches
 
     result = run_cli("rnnlab.train", [*RUN, "resume=true", f"hydra.run.dir={run_dir}"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -16,6 +16,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from rnnlab.errors import TrainingError
+from rnnlab.run_dir import last_checkpoint_path
 
 
 class TrainThroughput(Callback):
@@ -239,7 +240,7 @@ def run_callbacks(run_dir: Path, record_data: dict[str, Any]) -> RunCallbacks:
             throughput,
             RunConfigInCheckpoint(record_data["config"], record_data["choices"]),
             FiniteLossGuard(),
-            SaveOnSignal(str(run_dir / "checkpoints" / "last.ckpt")),
+            SaveOnSignal(str(last_checkpoint_path(run_dir))),
             RngStateInCheckpoint(),
         ],
     )

@@ -15,6 +15,7 @@ from torch.utils.tensorboard.summary import hparams
 
 from rnnlab.callbacks import TrainThroughput
 from rnnlab.config import to_primitive
+from rnnlab.run_dir import last_checkpoint_path
 
 HPARAM_GROUPS = ("data", "model", "task", "optimizer", "trainer")
 
@@ -38,9 +39,10 @@ def best_checkpoint(trainer: L.Trainer) -> str | None:
     return (callback.best_model_path or None) if callback else None
 
 
-def last_checkpoint(trainer: L.Trainer) -> str | None:
-    callback = checkpoint_callback(trainer)
-    return (callback.last_model_path or None) if callback else None
+def last_checkpoint(run_dir: Path) -> str | None:
+    """The run directory's ``checkpoints/last.ckpt``, if it has one."""
+    path = last_checkpoint_path(run_dir)
+    return str(path) if path.is_file() else None
 
 
 def best_score(trainer: L.Trainer) -> float | None:
@@ -127,6 +129,9 @@ def final_report(
             "train_samples": throughput.samples,
         },
         "throughput": {"train_samples_per_s": throughput.samples_per_second},
-        "checkpoints": {"best": best_checkpoint(trainer), "last": last_checkpoint(trainer)},
+        "checkpoints": {
+            "best": best_checkpoint(trainer),
+            "last": last_checkpoint(Path(cfg.paths.output_dir)),
+        },
         "tensorboard_dir": str(tensorboard_dir) if tensorboard_dir else None,
     }

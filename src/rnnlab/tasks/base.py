@@ -64,6 +64,12 @@ class SequenceTask(L.LightningModule):
         return None
 
     @property
+    def resuming_mid_epoch(self) -> bool:
+        """True at the start of an epoch that a resumed run continues from its middle."""
+        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        return 0 < done < self.trainer.num_training_batches
+
+    @property
     def logging_enabled(self) -> bool:
         """False while Lightning runs its sanity-check validation (nothing it logs is kept)."""
         return not self.trainer.sanity_checking

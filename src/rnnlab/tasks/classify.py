@@ -48,6 +48,8 @@ class FrameClassifier(SequenceTask):
         self.core = self.build_core(model)
         self.head = self.build_head(head, self.core.output_size, self.num_classes)
         self.train_metrics = classification_metrics(self.num_classes, "train/")
+        # In checkpoints, so that a run resumed mid-epoch reports the epoch's accuracy in full.
+        self.train_metrics.persistent(True)
         self.val_metrics = classification_metrics(self.num_classes, "val/")
         self.test_metrics = classification_metrics(self.num_classes, "test/")
 
@@ -100,6 +102,10 @@ class FrameClassifier(SequenceTask):
         )
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=batch_size)
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        if not self.resuming_mid_epoch:
+            self.train_metrics.reset()  # a new epoch: not what a checkpoint restored
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
