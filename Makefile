@@ -1,6 +1,10 @@
 # rnnlab: `make train` sets up .venv from requirements.lock (if needed) and runs the default
 # experiment; `make test` runs the test suite. ARGS=... passes Hydra overrides to train.
 PYTHON ?= python3
+# requirements.lock pins torch's CPU build (2.13.0+cpu). pip takes it from this machine's wheel
+# cache when there is one; elsewhere it is fetched from PyTorch's CPU index (about 200 MB,
+# never the multi-GB CUDA build).
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -13,7 +17,9 @@ venv: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock \
+	  || $(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	     --extra-index-url $(TORCH_CPU_INDEX) -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 

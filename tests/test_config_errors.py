@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import TINY, run_cli
+from tests.conftest import TINY, read_json, run_cli
 
 
 def train_error(
@@ -41,9 +41,25 @@ def test_unknown_choice_lists_the_valid_ones(tmp_path, override, expected):
         assert text in stderr
 
 
-def test_unknown_key_on_the_command_line_is_named(tmp_path):
+def test_unknown_key_on_the_command_line_is_named_with_the_closest_key(tmp_path):
     stderr = train_error(tmp_path, ["model.hiden_size=3"])
     assert "model.hiden_size is not a key" in stderr and "+model.hiden_size" in stderr
+    assert "Did you mean model.hidden_size?" in stderr
+
+
+def test_key_given_without_its_group_is_pointed_to_it(tmp_path):
+    stderr = train_error(tmp_path, ["task=classify", "pool=mean"])
+    assert "pool is not a key" in stderr and "Did you mean task.pool?" in stderr
+
+
+def test_bad_value_is_reported_before_the_config_is_printed_and_recorded(tmp_path):
+    result = run_cli(
+        "rnnlab.train", [*TINY, "model.hidden_size=0", f"hydra.run.dir={tmp_path / 'r'}"], tmp_path
+    )
+    assert result.returncode == 2
+    assert "├── data" not in result.stdout  # no config tree before a one-line mistake
+    record = read_json(tmp_path / "r" / "run.json")
+    assert record["status"] == "failed" and "model.hidden_size=0" in record["failure"]
 
 
 def test_unknown_added_key_lists_the_allowed_keys(tmp_path):

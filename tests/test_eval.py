@@ -78,6 +78,22 @@ def test_eval_refuses_data_of_another_frame_size(trained, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_eval_writes_to_its_own_eval_folder_by_default(trained, tmp_path):
+    result = run_cli(
+        "rnnlab.evaluate", [f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (report,) = (tmp_path / "outputs" / "eval").glob("*/*/test_metrics.json")
+    assert f"written to {report}" in result.stdout
+    assert not (tmp_path / "outputs" / "runs").exists()
+
+
+def test_eval_without_a_checkpoint_says_what_to_give(tmp_path):
+    result = run_cli("rnnlab.evaluate", [f"hydra.run.dir={tmp_path / 'eval'}"], tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "ckpt_path is required" in result.stderr and "ckpt_path=<value>" in result.stderr
+
+
 def test_eval_of_a_missing_checkpoint_says_so(tmp_path):
     result = run_eval([f"ckpt_path={tmp_path / 'nope.ckpt'}"], tmp_path)
     assert result.returncode == 2

@@ -6,6 +6,7 @@ The download is tested against file:// mirrors the tests write: no test touches 
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ from rnnlab.errors import ConfigError, DataError
 from tests.conftest import REPO
 from tests.data_makers import digit_images, idx_bytes, write_idx, write_mnist_dir
 
-SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+# The real MNIST test-set files, where the machine has them (never part of the repository).
+SHARED_MNIST = Path(os.environ.get("RNNLAB_MNIST_DIR", REPO.parent / "shared" / "data" / "mnist"))
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -69,7 +71,10 @@ def test_idx_reader_names_a_corrupt_gzip_file(tmp_path):
         read_idx(path)
 
 
-@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"no MNIST copy at {SHARED_MNIST}")
+@pytest.mark.skipif(
+    not SHARED_MNIST.is_dir(),
+    reason=f"no MNIST files at {SHARED_MNIST} (set RNNLAB_MNIST_DIR to a folder of them)",
+)
 def test_real_mnist_test_files_read_as_10000_digits():
     images, labels = read_mnist_split(SHARED_MNIST, "test")
     assert images.shape == (10000, 28, 28) and images.dtype == np.uint8

@@ -131,6 +131,14 @@ def test_ckpt_path_last_without_a_checkpoint_says_so(tmp_path):
     assert "ckpt_path=last" in result.stderr and "has no checkpoint yet" in result.stderr
 
 
+def test_a_new_run_refuses_a_directory_that_holds_a_run(uninterrupted, tmp_path):
+    before = (uninterrupted / "run.json").read_text()
+    result = run_cli("rnnlab.train", [*RUN, f"hydra.run.dir={uninterrupted}"], tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "already holds a run (status completed)" in result.stderr
+    assert (uninterrupted / "run.json").read_text() == before
+
+
 def test_resume_refuses_a_run_directory_of_another_config(uninterrupted, tmp_path):
     result = run_cli(
         "rnnlab.train",

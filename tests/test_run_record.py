@@ -92,8 +92,10 @@ def test_rnnlab_rerun_repeats_a_run_in_a_new_directory(finished_run, tmp_path):
     result = run_script("rnnlab-rerun", [str(finished_run)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (new_run,) = (tmp_path / "outputs" / "runs").glob("*/*")
-    original = read_json(finished_run / "run.json")["metrics"]["final"]
-    assert read_json(new_run / "run.json")["metrics"]["final"] == original
+    original, repeated = read_json(finished_run / "run.json"), read_json(new_run / "run.json")
+    assert repeated["metrics"]["final"] == original["metrics"]["final"]
+    assert repeated["choices"] == original["choices"]  # what was run stays known
+    assert repeated["rerun_of"] == str(finished_run.resolve())
 
 
 def test_rnnlab_rerun_of_a_folder_without_a_run_says_so(tmp_path):

@@ -8,13 +8,17 @@ that name the key, the bad value and what is allowed. Errors that are bugs keep 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from omegaconf import DictConfig, MissingMandatoryValue, OmegaConf
 
+from rnnlab.config import CONFIG_DIR
 from rnnlab.errors import ConfigError, RnnlabError, exit_with
 
 
@@ -31,16 +35,49 @@ def _missing_config_error(error: MissingConfigException) -> ConfigError:
     return ConfigError(f"{first_line}. Check the config name and --config-path/--config-dir.")
 
 
-def _composition_error(error: ConfigCompositionException) -> ConfigError:
+def _dotted_keys(node: Any, prefix: str = "") -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield f"{prefix}{key}"
+            yield from _dotted_keys(value, f"{prefix}{key}.")
+
+
+def _closest_keys(config_name: str, bad_key: str) -> list[str]:
+    """Keys of the config (composed with the command line's group choices) that look like
+    ``bad_key``: the same last part elsewhere, or a close spelling. Best effort: [] on failure."""
+    from hydra import compose, initialize_config_dir
+
+    choices = [  # group=option arguments (a sweep's first option)
+        f"{group}={option.split(',')[0]}"
+        for group, _, option in (arg.partition("=") for arg in sys.argv[1:])
+        if option and (CONFIG_DIR / group).is_dir()
+    ]
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg: DictConfig = compose(config_name, overrides=choices)
+        keys = list(_dotted_keys(OmegaConf.to_container(cfg, resolve=False)))
+    except Exception:  # a suggestion is a courtesy: never fail the real error over it
+        return []
+    parent, _, last = bad_key.rpartition(".")
+    siblings = [k.rpartition(".")[2] for k in keys if k.rpartition(".")[0] == parent]
+    if close := difflib.get_close_matches(last, siblings, n=1):
+        return [f"{parent}.{close[0]}" if parent else close[0]]
+    same_name = [k for k in keys if k.rpartition(".")[2] == last and k != bad_key]
+    return same_name or difflib.get_close_matches(bad_key, keys, n=1)
+
+
+def _composition_error(error: ConfigCompositionException, config_name: str) -> ConfigError:
     text = str(error)
     cause = str(error.__cause__ or "")
     match = re.search(r"Could not override '([^']+)'", text)
     if match and "not in struct" in cause:
         key = match.group(1)
+        close = _closest_keys(config_name, key)
+        hint = f" Did you mean {' or '.join(close)}?" if close else ""
         return ConfigError(
-            f"{key} is not a key of the composed config (check its spelling; `rnnlab-train "
-            f"--cfg job` prints every key). To add a new key on purpose, write +{key}=<value> "
-            f"(Lightning Trainer arguments: ++{key}=<value>)."
+            f"{key} is not a key of the composed config.{hint} (`rnnlab-train --cfg job` prints "
+            f"every key.) To add a new key on purpose, write +{key}=<value> (for a Lightning "
+            f"Trainer argument: ++{key}=<value>)."
         )
     message = " ".join(line.strip() for line in text.splitlines() if line.strip())
     if cause:
@@ -48,13 +85,23 @@ def _composition_error(error: ConfigCompositionException) -> ConfigError:
     return ConfigError(message)
 
 
-def run_app(hydra_main: Callable[[], object]) -> None:
+def run_app(hydra_main: Callable[[], object], config_name: str) -> None:
     """Call a ``@hydra.main`` function; exit 2 with one paragraph for any user-fixable error."""
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         hydra_main()
     except RnnlabError as error:
+        if getattr(error, "reported", False):  # a sweep's run failed and said why back then
+            exit_with(
+                ConfigError(
+                    f"at least one run of the sweep failed; the first failure: {error} "
+                    "Each run's run.json records its status."
+                )
+            )
         exit_with(error)
+    except MissingMandatoryValue as error:
+        key = error.full_key or "a key"
+        exit_with(ConfigError(f"{key} is required but has no value. Give it: {key}=<value>."))
     except MissingConfigException as error:
         exit_with(_missing_config_error(error))
     except OverrideParseException as error:
@@ -65,7 +112,7 @@ def run_app(hydra_main: Callable[[], object]) -> None:
             )
         )
     except ConfigCompositionException as error:
-        exit_with(_composition_error(error))
+        exit_with(_composition_error(error, config_name))
     except OSError as error:
         if error.filename is None:
             raise
@@ -76,4 +123,3 @@ def run_app(hydra_main: Callable[[], object]) -> None:
                 "hydra.sweep.dir=<dir> (with -m), or paths.output_root=<dir>."
             )
         )
-    sys.stdout.flush()

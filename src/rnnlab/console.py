@@ -14,15 +14,20 @@ from rich.table import Table
 from rich.tree import Tree
 
 console = Console()
+log = logging.getLogger("rnnlab")
 
 
 def _not_an_advert(record: logging.LogRecord) -> bool:
-    return "litlogger" not in record.getMessage()
+    return "Tip:" not in record.getMessage()
 
 
 def quiet_third_party_noise() -> None:
     """Silence messages that say nothing about the user's run (adverts, known deprecations)."""
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_not_an_advert)
+    # rnnlab resumes runs in their own directory on purpose (and refuses to reuse one otherwise).
+    warnings.filterwarnings(
+        "ignore", message=r".*Checkpoint directory .* exists and is not empty.*"
+    )
     # Lightning 2.6 vs torch 2.13: an internal deprecation, not actionable by users.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     # Generated batches come from the main process by design; Lightning's hint does not apply.
@@ -43,12 +48,12 @@ def print_config_tree(cfg: DictConfig) -> None:
         tree.add(f"[bold cyan]{group}[/bold cyan]").add(Syntax(text.rstrip(), "yaml"))
     scalars = {k: cfg[k] for k in cfg if k not in groups}
     text = OmegaConf.to_yaml(OmegaConf.create(scalars), resolve=True) if scalars else ""
-    tree.add("[bold cyan]run[/bold cyan]").add(Syntax(text.rstrip(), "yaml"))
+    tree.add("[bold cyan](top level)[/bold cyan]").add(Syntax(text.rstrip(), "yaml"))
     console.print(tree)
 
 
 def metrics_table(title: str, metrics: Mapping[str, float]) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", min_width=min(len(title), 100))
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name in sorted(metrics):
@@ -57,10 +62,18 @@ def metrics_table(title: str, metrics: Mapping[str, float]) -> Table:
 
 
 def print_run_summary(
-    metrics: Mapping[str, float], run_dir: Path, tensorboard_dir: Path | None
+    metrics: Mapping[str, float],
+    run_dir: Path,
+    tensorboard_dir: str | None,
+    monitor: str,
+    csv_file: str | None = None,
 ) -> None:
-    """Final metrics, where the run lives, and how to open its TensorBoard logs."""
-    console.print(metrics_table("final metrics", metrics))
+    """Final metrics, where the run lives, and how to open its logs (also into the run's log)."""
+    title = f"final metrics (val/*: last epoch; test/*: the best checkpoint by {monitor})"
+    console.print(metrics_table(title, metrics))
     console.print(f"run directory: {run_dir}", soft_wrap=True)
     if tensorboard_dir is not None:
         console.print(f"TensorBoard:   tensorboard --logdir {tensorboard_dir}", soft_wrap=True)
+    if csv_file is not None:
+        console.print(f"CSV metrics:   {csv_file}", soft_wrap=True)
+    log.info("final metrics: %s", ", ".join(f"{k}={v:.6g}" for k, v in sorted(metrics.items())))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import NoReturn
 
@@ -25,9 +26,15 @@ class TrainingError(RnnlabError):
     """Training cannot go on (e.g. a non-finite loss)."""
 
 
+# run.json and the run's log file get the error too; without a handler of their own (before
+# Hydra configures logging) the records must not reach Python's last-resort stderr handler.
+logging.getLogger("rnnlab").addHandler(logging.NullHandler())
+
+
 def report(error: BaseException) -> None:
     """Print ``error`` as one paragraph on stderr, and mark it as reported."""
     print(f"\nrnnlab: {type(error).__name__}: {error}\n", file=sys.stderr, flush=True)
+    logging.getLogger("rnnlab").error("%s: %s", type(error).__name__, error)
     error.reported = True  # type: ignore[attr-defined]
 
 

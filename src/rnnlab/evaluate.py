@@ -87,8 +87,9 @@ def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
     run_dir = Path(cfg.paths.output_dir)
     report = {"checkpoint": str(path.resolve()), "data": to_primitive(data_cfg), "metrics": metrics}
     (run_dir / "test_metrics.json").write_text(json.dumps(report, indent=2) + "\n")
-    console.print(metrics_table(f"test metrics of {path}", metrics))
-    console.print(f"written to {run_dir / 'test_metrics.json'}")
+    console.print(f"checkpoint: {path}", soft_wrap=True)
+    console.print(metrics_table("test metrics", metrics))
+    console.print(f"written to {run_dir / 'test_metrics.json'}", soft_wrap=True)
     return metrics
 
 
@@ -102,7 +103,7 @@ def main() -> None:
     quiet_third_party_noise()
     sys.argv[1:], held = split_data_overrides(sys.argv[1:])
     _DATA_OVERRIDES[:] = held
-    run_app(_hydra_main)
+    run_app(_hydra_main, "eval")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
 - ``attempts`` int (1 + times the run was resumed); ``resumed_from`` str | null
 - ``run_dir``, ``tensorboard_dir`` str | null; ``command`` list[str] (argv of the run)
 - ``overrides`` list[str] (Hydra overrides); ``choices`` {group: option}; ``tags`` list[str]
+- ``rerun_of`` str (only for a run repeated from another run directory's saved config)
 - ``config`` the resolved config
 - ``metrics``: ``final`` {name: float} (last validation values and test values),
   ``best`` {``metric``: name, ``mode``: min|max, ``value``: float | null}
@@ -34,8 +35,6 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-import torch
-
 SCHEMA_VERSION = 1
 RUN_RECORD = "run.json"
 
@@ -52,6 +51,8 @@ def _version(package: str) -> str | None:
 
 
 def software_versions() -> dict[str, str | None]:
+    import torch
+
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -88,6 +89,8 @@ def git_state(source: Path = SOURCE_DIR) -> dict[str, Any]:
 
 
 def host_info() -> dict[str, Any]:
+    import torch
+
     return {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
@@ -150,3 +153,11 @@ def read_run_record(run_dir: Path) -> dict[str, Any] | None:
     """The run.json of ``run_dir``, or ``None`` when it has none."""
     path = Path(run_dir) / RUN_RECORD
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def record_failure(run_dir: Path, error: BaseException, **fields: Any) -> None:
+    """Write a failed run.json for a run that stopped before writing one (e.g. a bad config
+    value); a run directory that has a run.json already keeps it as it is."""
+    if not (Path(run_dir) / RUN_RECORD).exists():
+        record = RunRecord.start(run_dir, **fields)
+        record.finish("failed", failure=f"{type(error).__name__}: {error}")

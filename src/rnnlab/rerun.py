@@ -3,9 +3,9 @@
     rnnlab-rerun RUN_DIR [overrides]    # the same config again, in a new run directory
     rnnlab-resume RUN_DIR [overrides]   # continue RUN_DIR from its last checkpoint (resume=true)
 
-Both read ``RUN_DIR/.hydra/config.yaml`` (the composed config Hydra saved), so they repeat the run
-exactly even if ``conf/`` changed since. They are shorthands for
-``rnnlab-train --config-path RUN_DIR/.hydra --config-name config [hydra.run.dir=...] ...``.
+Both read RUN_DIR/.hydra/config.yaml (the composed config Hydra saved), so they repeat the run
+exactly even if conf/ changed since. They are shorthands for
+    rnnlab-train --config-path RUN_DIR/.hydra --config-name config [hydra.run.dir=...] ...
 """
 
 from __future__ import annotations

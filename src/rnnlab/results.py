@@ -9,7 +9,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig
 from torch.utils.tensorboard.summary import hparams
 
@@ -57,6 +57,14 @@ def tensorboard_log_dir(trainer: L.Trainer) -> Path | None:
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             return Path(logger.log_dir)
+    return None
+
+
+def csv_metrics(trainer: L.Trainer) -> str | None:
+    """The metrics.csv of a CSVLogger, if the run logs to one."""
+    for logger in trainer.loggers:
+        if isinstance(logger, CSVLogger):
+            return str(Path(logger.log_dir) / "metrics.csv")
     return None
 
 

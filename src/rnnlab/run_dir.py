@@ -30,10 +30,22 @@ def last_checkpoint_path(run_dir: Path) -> Path:
     return run_dir / "checkpoints" / "last.ckpt"
 
 
+def any_checkpoint(run_dir: Path) -> bool:
+    return any((run_dir / "checkpoints").glob("*.ckpt"))
+
+
 def plan_resume(run_dir: Path, config: dict[str, Any]) -> ResumePlan:
     """What ``resume=true`` / ``ckpt_path=last`` / ``ckpt_path=<file>`` mean for ``run_dir``."""
     ckpt_path, resume = config.get("ckpt_path"), bool(config.get("resume"))
     if not resume and ckpt_path != "last":
+        previous = read_run_record(run_dir)
+        if previous is not None and (previous["status"] != "failed" or any_checkpoint(run_dir)):
+            raise ConfigError(
+                f"{run_dir} already holds a run (status {previous['status']}); a new run there "
+                "would overwrite its checkpoints and record. Continue it with resume=true "
+                f"(rnnlab-resume {run_dir}), or give the new run its own hydra.run.dir "
+                "(hydra.sweep.dir with -m)."
+            )
         if ckpt_path is not None and not Path(ckpt_path).is_file():
             raise ConfigError(
                 f"ckpt_path={ckpt_path!r} does not exist. Give the path of a .ckpt file, "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -19,6 +19,7 @@ from rnnlab.cli import run_app
 from rnnlab.config import CONFIG_DIR, to_primitive
 from rnnlab.console import console, print_config_tree, print_run_summary, quiet_third_party_noise
 from rnnlab.errors import RnnlabError, report
+from rnnlab.record import RunRecord, read_run_record, record_failure
 from rnnlab.validate import validate_config
 
 if TYPE_CHECKING:
@@ -27,33 +28,25 @@ if TYPE_CHECKING:
 
 def train(cfg: DictConfig) -> float | None:
     """Run one experiment described by ``cfg``; return the best value of ``cfg.monitor.metric``."""
-    print_config_tree(cfg)
     config = to_primitive(cfg)
-    validate_config(cfg)
+    validate_config(config)
     # torch and Lightning take ~4 s to import: only once the config is known to be sound.
     import lightning as L
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from rnnlab.build import build_datamodule, build_task, build_trainer
     from rnnlab.callbacks import Interrupted, run_callbacks
-    from rnnlab.record import RunRecord
-    from rnnlab.results import best_score, final_report, log_hparams_with_metrics
+    from rnnlab.results import best_score, csv_metrics, final_report, log_hparams_with_metrics
     from rnnlab.run_dir import check_free_space, plan_resume, resume_step
 
     run_dir = Path(cfg.paths.output_dir)
     plan = plan_resume(run_dir, config)
     if plan.completed is not None:
-        console.print(f"resume=true: {run_dir} holds a completed run; skipping it.")
+        console.print(f"resume=true: {run_dir} holds a completed run; skipping it.", soft_wrap=True)
         return plan.completed["metrics"]["best"]["value"]
-    hydra_cfg = HydraConfig.get()
+    print_config_tree(cfg)
     record = RunRecord.start(
-        run_dir,
-        previous=plan.previous,
-        config=config,
-        overrides=list(hydra_cfg.overrides.task),
-        choices=dict(hydra_cfg.runtime.choices),
-        tags=list(cfg.tags),
-        resumed_from=plan.checkpoint,
+        run_dir, previous=plan.previous, resumed_from=plan.checkpoint, **run_fields(cfg)
     )
     try:
         L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -80,8 +73,43 @@ def train(cfg: DictConfig) -> float | None:
     log_hparams_with_metrics(trainer, cfg, metrics, best_metric)
     metrics.update(best_metric)
     record.finish("completed", **final_report(cfg, trainer, task, metrics, callbacks.throughput))
-    print_run_summary(metrics, run_dir, record.data["tensorboard_dir"])
+    print_run_summary(
+        metrics, run_dir, record.data["tensorboard_dir"], cfg.monitor.metric, csv_metrics(trainer)
+    )
     return best if best is not None else metrics.get(cfg.monitor.metric)
+
+
+def run_fields(cfg: DictConfig) -> dict[str, Any]:
+    """What run.json says about the run's config: resolved config, overrides, group choices.
+
+    A run repeated from a run directory's saved config (``rnnlab-rerun``/``rnnlab-resume``, or
+    ``--config-path <run>/.hydra --config-name config``) has no group choices of its own: it
+    keeps those of the run it repeats, and its overrides follow that run's.
+    """
+    hydra_cfg = HydraConfig.get()
+    fields = {
+        "config": to_primitive(cfg),
+        "overrides": list(hydra_cfg.overrides.task),
+        "choices": dict(hydra_cfg.runtime.choices),
+        "tags": list(cfg.get("tags") or []),
+    }
+    source = repeated_run(hydra_cfg)
+    original = read_run_record(source) if source else None
+    if original and original.get("choices"):
+        fields["choices"] = original["choices"]
+        fields["overrides"] = [*original.get("overrides", []), *fields["overrides"]]
+        if source.resolve() != Path(cfg.paths.output_dir).resolve():
+            fields["rerun_of"] = str(source.resolve())
+    return fields
+
+
+def repeated_run(hydra_cfg: DictConfig) -> Path | None:
+    """The run directory whose saved ``.hydra/config.yaml`` is this run's primary config."""
+    for source in hydra_cfg.runtime.config_sources:
+        folder = Path(str(source.path))
+        if source.provider == "main" and source.schema == "file" and folder.name == ".hydra":
+            return folder.parent
+    return None
 
 
 def fit_and_test(
@@ -110,6 +138,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
     try:
         return train(cfg)
     except RnnlabError as error:
+        record_failure(Path(cfg.paths.output_dir), error, **run_fields(cfg))
         report(error)  # now, so each failed run of a sweep says why as it happens
         if HydraConfig.get().mode == RunMode.RUN:
             raise SystemExit(2) from None
@@ -119,7 +148,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 def main() -> None:
     """Console script ``rnnlab-train``."""
     quiet_third_party_noise()
-    run_app(_hydra_main)
+    run_app(_hydra_main, "train")
 
 
 if __name__ == "__main__":

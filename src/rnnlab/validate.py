@@ -11,9 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from omegaconf import DictConfig
-
-from rnnlab.config import check_config_keys, to_primitive
+from rnnlab.config import check_config_keys
 from rnnlab.errors import ConfigError
 
 POSITIVE_INT = (
@@ -114,9 +112,8 @@ def check_accelerator(config: dict[str, Any]) -> None:
             )
 
 
-def validate_config(cfg: DictConfig) -> None:
-    """Run every check on the composed config ``cfg``; raise :class:`ConfigError` on the first."""
-    config = to_primitive(cfg)
+def validate_config(config: dict[str, Any]) -> None:
+    """Run every check on the resolved ``config``; raise :class:`ConfigError` on the first."""
     check_values(config)
     check_keys(config)
     check_accelerator(config)
