@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnlab.cells import DenseCore, RecurrentCore
+from rnnlab.cells import DenseCore, FramewiseCore, RecurrentCore
 from rnnlab.errors import ConfigError
 
 
@@ -45,3 +45,13 @@ def test_unknown_cell_lists_the_valid_ones():
 
 def test_dropout_applies_between_stacked_layers():
     assert DenseCore("gru", 4, 4, num_layers=2, dropout=0.3).rnn.dropout == 0.3
+
+
+def test_framewise_core_sees_each_frame_alone():
+    core = FramewiseCore(input_size=4, hidden_size=6, num_layers=2)
+    x = torch.randn(2, 5, 4)
+    outputs, state = core(x)
+    assert outputs.shape == (2, 5, 6) and state is None
+    changed = x.clone()
+    changed[:, 0] += 1.0  # a different first frame changes no later output
+    torch.testing.assert_close(core(changed)[0][:, 1:], outputs[:, 1:])

@@ -110,3 +110,10 @@ def test_seed_next_frame_experiment_matches_the_seed_system(compose_config):
     module = build_task(cfg, build_datamodule(cfg.data).spec)
     assert module.core.rnn.input_size == 28 * 28
     assert module.head.net[-1].out_features == 28 * 28
+
+
+@pytest.mark.parametrize("task", ["classify", "next_frame"])
+def test_framewise_baseline_composes_with_both_tasks(compose_config, task):
+    cfg = compose_config(["model=framewise", f"task={task}", *TINY])
+    module = build_task(cfg, build_datamodule(cfg.data).spec)
+    assert type(module.core).__name__ == "FramewiseCore"

@@ -2,5 +2,6 @@
 
 from rnnlab.cells.base import RecurrentCore
 from rnnlab.cells.dense import DenseCore
+from rnnlab.cells.framewise import FramewiseCore
 
-__all__ = ["DenseCore", "RecurrentCore"]
+__all__ = ["DenseCore", "FramewiseCore", "RecurrentCore"]
