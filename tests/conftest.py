@@ -42,6 +42,15 @@ def compose_config() -> Iterator[Callable[..., DictConfig]]:
     yield _compose
 
 
+def _run(
+    command: list[str], cwd: Path, env: dict[str, str] | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
 def run_cli(
     module: str,
     args: Sequence[str],
@@ -50,15 +59,7 @@ def run_cli(
     timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m <module> <args>`` in a subprocess; return it with its captured output."""
-    full_env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return _run([sys.executable, "-m", module, *args], cwd, env, timeout)
 
 
 def run_script(
@@ -69,15 +70,7 @@ def run_script(
     timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """Run an installed console script (``rnnlab-train``, ``rnnlab-resume``, ...) by name."""
-    full_env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200", **(env or {})}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / name), *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return _run([str(Path(sys.executable).parent / name), *args], cwd, env, timeout)
 
 
 @pytest.fixture

@@ -84,7 +84,8 @@ def resume_step(plan: ResumePlan, run_dir: Path) -> int | None:
         return None
     import torch
 
-    checkpoint = torch.load(plan.checkpoint, map_location="cpu", weights_only=True)
+    # mmap: reads the step without loading the weights (Lightning loads them right after)
+    checkpoint = torch.load(plan.checkpoint, map_location="cpu", weights_only=True, mmap=True)
     return int(checkpoint["global_step"])
 
 

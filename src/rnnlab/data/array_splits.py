@@ -264,15 +264,8 @@ class ArraySplitsDataModule(SequenceDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         part = self.splits[split]
-        return DataLoader(
-            SplitSequences(part.array, part.rows),
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            # a new order every epoch, the same orders for the same seed
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-            collate_fn=keep_batch,
-            **self.loader_kwargs(),
-        )
+        dataset = SplitSequences(part.array, part.rows)
+        return self.seeded_loader(dataset, shuffle, self.seed, collate_fn=keep_batch)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

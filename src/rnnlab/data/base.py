@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import lightning as L
 import torch
+from torch.utils.data import DataLoader, Dataset
 
 LabelLevel = Literal["per_frame", "per_sequence"]
 
@@ -76,6 +77,20 @@ class SequenceDataModule(L.LightningDataModule):
             "persistent_workers": workers > 0,
             "pin_memory": torch.cuda.is_available(),
         }
+
+    def seeded_loader(
+        self, dataset: Dataset, shuffle: bool, seed: int, **kwargs: Any
+    ) -> DataLoader:
+        """A DataLoader over ``dataset``; shuffled, it takes a new order every epoch and the same
+        orders for the same ``seed``."""
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            generator=torch.Generator().manual_seed(seed) if shuffle else None,
+            **kwargs,
+            **self.loader_kwargs(),
+        )
 
     def training_progress(self) -> tuple[int, int]:
         """``(epoch, training batches done in it)`` as the attached Trainer's loop reports them."""

@@ -112,13 +112,7 @@ class DigitRowsDataModule(SequenceDataModule):
         )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            self.datasets[split],
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-            **self.loader_kwargs(),
-        )
+        return self.seeded_loader(self.datasets[split], shuffle, self.seed)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
