@@ -34,13 +34,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnlab.data.digits import digit_pools
-from rnnlab.data.moving_digits import generate_moving_digits
+from rnnlab.data.readers.digits import digit_pools
+from rnnlab.data.sources.moving_digits import generate_moving_digits
 
 MIB = 1 << 20
 READ_ALL = """
 import sys
-from rnnlab.data.arrays import ArraysDataModule
+from rnnlab.data.sources.arrays import ArraysDataModule
 module = ArraysDataModule(path=sys.argv[1], layout="TNHW", batch_size=64)
 for split in ("train", "val", "test"):
     for batch in getattr(module, f"{split}_dataloader")():

@@ -18,8 +18,8 @@ import time
 
 import torch
 
-from rnnlab.data.digits import digit_pools
-from rnnlab.data.moving_digits import generate_moving_digits
+from rnnlab.data.readers.digits import digit_pools
+from rnnlab.data.sources.moving_digits import generate_moving_digits
 
 BATCH_SIZES = (16, 64, 256)
 

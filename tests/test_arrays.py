@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlab.data.arrays import ArraysDataModule
+from rnnlab.data.sources.arrays import ArraysDataModule
 from tests.data_makers import sequences
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnlab.build import build_task
-from rnnlab.data.arrays import ArraysDataModule
-from rnnlab.data.frames_dir import FramesDirDataModule
+from rnnlab.cli.assemble import build_task
+from rnnlab.data.sources.arrays import ArraysDataModule
+from rnnlab.data.sources.frames_dir import FramesDirDataModule
 from rnnlab.errors import ConfigError, DataError, RnnlabError
 from tests.conftest import TINY_RUN, run_cli
 from tests.data_makers import sequences, write_frames_dir

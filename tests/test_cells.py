@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnnlab.cells import DenseCore, FramewiseCore, RecurrentCore
 from rnnlab.errors import ConfigError
+from rnnlab.models.cells import DenseCore, FramewiseCore, RecurrentCore
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnlab.build import build_datamodule, build_task
+from rnnlab.cli.assemble import build_datamodule, build_task
 from rnnlab.config import CONFIG_DIR
 from rnnlab.tasks import FrameClassifier, NextFramePredictor
 from tests.conftest import TINY, TINY_RUN

@@ -64,7 +64,7 @@ def test_bad_value_is_reported_before_the_config_is_printed_and_recorded(tmp_pat
 
 def test_unknown_added_key_lists_the_allowed_keys(tmp_path):
     stderr = train_error(tmp_path, ["+model.hiden_size=3"])
-    assert "model.hiden_size is not a parameter of rnnlab.cells.dense.DenseCore" in stderr
+    assert "model.hiden_size is not a parameter of rnnlab.models.cells.dense.DenseCore" in stderr
     assert "Did you mean model.hidden_size?" in stderr
     assert "Allowed keys: cell, hidden_size, num_layers, dropout, nonlinearity" in stderr
 
@@ -78,7 +78,7 @@ def test_unknown_added_key_lists_the_allowed_keys(tmp_path):
         ("model.hidden_size=abc", "a whole number >= 1"),
         ("model.num_layers=0", "a whole number >= 1"),
         ("data.batch_size=0", "a whole number >= 1"),
-        ("trainer.max_epochs=-1", "a whole number >= 1"),
+        ("trainer.max_epochs=-2", "or -1 for no limit"),
         ("task.context_frames=0", "a whole number >= 1"),
         ("task.predict_frames=2.5", "a whole number >= 1"),
         ("optimizer.lr=0", "a number > 0"),
@@ -91,6 +91,11 @@ def test_bad_value_names_key_value_and_what_is_allowed(tmp_path, override, allow
     key, value = override.split("=")
     stderr = train_error(tmp_path, [override])
     assert f"{key}=" in stderr and value in stderr and allowed in stderr
+
+
+def test_max_epochs_minus_one_without_another_limit_would_train_forever(tmp_path):
+    stderr = train_error(tmp_path, ["trainer.max_epochs=-1"])
+    assert "would train forever" in stderr and "++trainer.max_steps=<N>" in stderr
 
 
 def test_more_frames_than_the_sequences_have(tmp_path):

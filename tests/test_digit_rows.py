@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from rnnlab.data.digit_rows import DigitRowsDataModule
-from rnnlab.data.digits import digit_pools
+from rnnlab.data.readers.digits import digit_pools
+from rnnlab.data.sources.digit_rows import DigitRowsDataModule
 
 
 def first_batch(loader) -> dict[str, torch.Tensor]:

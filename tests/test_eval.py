@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnlab.evaluate import split_data_overrides
+from rnnlab.cli.evaluate import split_data_overrides
 from tests.conftest import TINY, read_json, run_cli
 
 
@@ -20,7 +20,7 @@ def trained(tmp_path_factory) -> Path:
 
 
 def run_eval(args: list[str], cwd: Path):
-    return run_cli("rnnlab.evaluate", [*args, f"hydra.run.dir={cwd / 'eval'}"], cwd)
+    return run_cli("rnnlab.cli.evaluate", [*args, f"hydra.run.dir={cwd / 'eval'}"], cwd)
 
 
 def test_checkpoint_loads_with_torchs_safe_loader(trained):
@@ -80,7 +80,7 @@ def test_eval_refuses_data_of_another_frame_size(trained, tmp_path):
 
 def test_eval_writes_to_its_own_eval_folder_by_default(trained, tmp_path):
     result = run_cli(
-        "rnnlab.evaluate", [f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}"], tmp_path
+        "rnnlab.cli.evaluate", [f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}"], tmp_path
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (report,) = (tmp_path / "outputs" / "eval").glob("*/*/test_metrics.json")
@@ -89,7 +89,7 @@ def test_eval_writes_to_its_own_eval_folder_by_default(trained, tmp_path):
 
 
 def test_eval_without_a_checkpoint_says_what_to_give(tmp_path):
-    result = run_cli("rnnlab.evaluate", [f"hydra.run.dir={tmp_path / 'eval'}"], tmp_path)
+    result = run_cli("rnnlab.cli.evaluate", [f"hydra.run.dir={tmp_path / 'eval'}"], tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "ckpt_path is required" in result.stderr and "ckpt_path=<value>" in result.stderr
 

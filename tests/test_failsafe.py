@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnnlab.build import build_trainer
+from rnnlab.run.trainer import build_trainer
 from tests.conftest import TINY, read_json, run_cli
 
 FAULTS = Path(__file__).resolve().parent / "fault_injection"

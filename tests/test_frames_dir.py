@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from rnnlab.data.frames_dir import FramesDirDataModule
+from rnnlab.data.sources.frames_dir import FramesDirDataModule
 from tests.data_makers import sequences, write_frames_dir
 
 

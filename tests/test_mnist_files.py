@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from rnnlab.data.digit_rows import DigitRowsDataModule
-from rnnlab.data.digits import digit_pools
-from rnnlab.data.idx import read_idx
-from rnnlab.data.mnist import load_mnist, read_mnist_split
-from rnnlab.data.mnist_download import download_mnist, md5sum
-from rnnlab.data.moving_digits import MovingDigitsDataModule
+from rnnlab.data.readers.digits import digit_pools
+from rnnlab.data.readers.download import download_mnist, md5sum
+from rnnlab.data.readers.idx import read_idx
+from rnnlab.data.readers.mnist import load_mnist, read_mnist_split
+from rnnlab.data.sources.digit_rows import DigitRowsDataModule
+from rnnlab.data.sources.moving_digits import MovingDigitsDataModule
 from rnnlab.errors import ConfigError, DataError
 from tests.conftest import REPO
 from tests.data_makers import digit_images, idx_bytes, write_idx, write_mnist_dir

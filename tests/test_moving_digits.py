@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from rnnlab.data.digits import load_digits, split_digits
-from rnnlab.data.moving_digits import (
+from rnnlab.data.readers.digits import load_digits, split_digits
+from rnnlab.data.sources.moving_digits import (
     MovingDigitsDataModule,
     direction_sector,
     generate_moving_digits,

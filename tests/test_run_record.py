@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnnlab.record import SCHEMA_VERSION
+from rnnlab.run.record import SCHEMA_VERSION
 from tests.conftest import TINY, read_json, run_cli, run_script
 
 SCHEMA_FIELDS = {

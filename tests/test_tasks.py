@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from rnnlab.errors import ConfigError
-from rnnlab.metrics import mae_per_frame, mse_per_frame
 from rnnlab.tasks import FrameClassifier, NextFramePredictor
+from rnnlab.tasks.metrics import mae_per_frame, mse_per_frame
 
 SPEC = {
     "channels": 1,

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from rnnlab.cells import DenseCore
+from rnnlab.models.cells import DenseCore
 
 
 class NanAfterCore(DenseCore):

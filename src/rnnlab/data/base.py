@@ -9,11 +9,13 @@ them after the transfer, which moves 4x fewer bytes), and for labelled data ``la
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+from rnnlab.values import NON_NEGATIVE_INT, POSITIVE_INT, Rule
 
 LabelLevel = Literal["per_frame", "per_sequence"]
 
@@ -59,6 +61,11 @@ class SequenceDataModule(L.LightningDataModule):
     so a source that reads files loads and checks them there (or in ``__init__``): bad input then
     stops the run with a :class:`~rnnlab.errors.DataError` before any training.
     """
+
+    value_rules: ClassVar[dict[str, Rule]] = {
+        "batch_size": POSITIVE_INT,
+        "num_workers": NON_NEGATIVE_INT,
+    }
 
     def __init__(self, batch_size: int, num_workers: int = 0) -> None:
         super().__init__()

@@ -14,10 +14,10 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 
-from rnnlab.config import build_from_config
+from rnnlab.config import build_from_config, import_target
 from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
-from rnnlab.frames import build_core
+from rnnlab.models.frames import frame_size
 
 
 class SequenceTask(L.LightningModule):
@@ -73,3 +73,18 @@ class SequenceTask(L.LightningModule):
     def logging_enabled(self) -> bool:
         """False while Lightning runs its sanity-check validation (nothing it logs is kept)."""
         return not self.trainer.sanity_checking
+
+
+def build_core(model: dict[str, Any], frame_shape: tuple[int, int, int]) -> nn.Module:
+    """Build the core described by the ``model`` config for frames of ``frame_shape``.
+
+    The core's class says what it consumes (``frame_input``); dense cores get ``input_size``.
+    """
+    core_class = import_target(model.get("_target_"), "model")
+    frame_input = getattr(core_class, "frame_input", "vector")
+    if frame_input != "vector":
+        raise ConfigError(
+            f"model._target_={model['_target_']!r} declares frame_input={frame_input!r}; "
+            "this version of rnnlab feeds cores flattened frames only (frame_input='vector')."
+        )
+    return build_from_config(model, "model", input_size=frame_size(frame_shape))

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 
 from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
-from rnnlab.frames import flatten_frames
-from rnnlab.metrics import classification_metrics
+from rnnlab.models.frames import flatten_frames
 from rnnlab.tasks.base import SequenceTask
+from rnnlab.tasks.metrics import classification_metrics
+from rnnlab.values import Rule, one_of
 
 TARGETS = ("per_frame", "per_sequence")
 POOLS = ("last", "mean")
@@ -24,6 +25,8 @@ class FrameClassifier(SequenceTask):
     Labels ``(B, T)`` or ``(B,)``; for ``per_sequence`` on per-frame labels, the label of the last
     frame is the sequence's label. Loss: cross-entropy; metrics: accuracy and macro-F1.
     """
+
+    value_rules: ClassVar[dict[str, Rule]] = {"target": one_of(*TARGETS), "pool": one_of(*POOLS)}
 
     def __init__(
         self,

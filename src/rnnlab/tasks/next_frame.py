@@ -8,17 +8,18 @@ reads the context, predicts the next frame, and is fed its own predictions for t
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 
 from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
-from rnnlab.frames import flatten_frames, frame_size, unflatten_frames
-from rnnlab.metrics import mae_per_frame, mse_per_frame
+from rnnlab.models.frames import flatten_frames, frame_size, unflatten_frames
 from rnnlab.tasks.base import SequenceTask
-from rnnlab.viz import prediction_strips
+from rnnlab.tasks.images import prediction_strips
+from rnnlab.tasks.metrics import mae_per_frame, mse_per_frame
+from rnnlab.values import NON_NEGATIVE_INT, POSITIVE_INT, Rule, one_of
 
 LOSSES = ("mse", "bce")
 ACTIVATIONS = ("sigmoid", "tanh", "identity")
@@ -33,6 +34,14 @@ class NextFramePredictor(SequenceTask):
     over the pixels of a frame, averaged over frames and sequences), and two trivial baselines
     logged once per stage: copy the last context frame, and a blank frame.
     """
+
+    value_rules: ClassVar[dict[str, Rule]] = {
+        "context_frames": POSITIVE_INT,
+        "predict_frames": POSITIVE_INT,
+        "image_samples": NON_NEGATIVE_INT,
+        "loss": one_of(*LOSSES),
+        "output_activation": one_of(*ACTIVATIONS),
+    }
 
     def __init__(
         self,

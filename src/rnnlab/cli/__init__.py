@@ -1,0 +1,1 @@
+"""Entrypoints and what the user sees: train, evaluate, rerun/resume, console, error text."""

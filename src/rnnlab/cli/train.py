@@ -1,0 +1,161 @@
+"""``rnnlab-train``: compose data x model x task, fit, test, record; returns the monitored metric.
+
+rnnlab-train model=gru task=classify          # one run
+rnnlab-train -m model=rnn,gru,lstm seed=1,2   # a sweep (Hydra multirun)
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from rnnlab.cli.app import run_app
+from rnnlab.cli.console import (
+    console,
+    print_config_tree,
+    print_run_summary,
+    quiet_third_party_noise,
+)
+from rnnlab.config import CONFIG_DIR, to_primitive
+from rnnlab.config.validate import validate_config
+from rnnlab.errors import RnnlabError, report
+from rnnlab.run.record import RunRecord, read_run_record, record_failure
+
+if TYPE_CHECKING:
+    import lightning as L
+
+
+def train(cfg: DictConfig) -> float | None:
+    """Run one experiment described by ``cfg``; return the best value of ``cfg.monitor.metric``."""
+    config = to_primitive(cfg)
+    validate_config(config)
+    # torch and Lightning take ~4 s to import: only once the config is known to be sound.
+    import lightning as L
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from rnnlab.cli.assemble import build_datamodule, build_task
+    from rnnlab.run.callbacks import Interrupted, run_callbacks
+    from rnnlab.run.directory import check_free_space, plan_resume, resume_step
+    from rnnlab.run.results import best_score, csv_metrics, final_report, log_hparams_with_metrics
+    from rnnlab.run.trainer import build_trainer
+
+    run_dir = Path(cfg.paths.output_dir)
+    plan = plan_resume(run_dir, config)
+    if plan.completed is not None:
+        console.print(f"resume=true: {run_dir} holds a completed run; skipping it.", soft_wrap=True)
+        return plan.completed["metrics"]["best"]["value"]
+    print_config_tree(cfg)
+    record = RunRecord.start(
+        run_dir, previous=plan.previous, resumed_from=plan.checkpoint, **run_fields(cfg)
+    )
+    try:
+        L.seed_everything(cfg.seed, workers=True, verbose=False)
+        # 1. data, 2. task around the core, 3. trainer with logger and callbacks
+        datamodule = build_datamodule(cfg.data)
+        task = build_task(cfg, datamodule.spec)
+        check_free_space(run_dir, sum(p.numel() for p in task.parameters()))
+        callbacks = run_callbacks(run_dir, record.data)
+        trainer = build_trainer(cfg, callbacks.all, purge_step=resume_step(plan, run_dir))
+        # 4. fit (or continue), then test the best checkpoint
+        metrics = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
+    except (Interrupted, SIGTERMException) as interrupted:
+        signum = getattr(interrupted, "signum", signal.SIGTERM)
+        reason = str(interrupted) or "received SIGTERM before training started"
+        record.finish("interrupted", failure=reason)
+        console.print(f"rnnlab: {reason}")
+        raise SystemExit(128 + signum) from None
+    except BaseException as error:
+        record.finish("failed", failure=f"{type(error).__name__}: {error}")
+        raise
+    # 5. report: TensorBoard hparams with final metrics, run.json, console summary
+    best = best_score(trainer)
+    best_metric = {f"{cfg.monitor.metric}_best": best} if best is not None else {}
+    log_hparams_with_metrics(trainer, cfg, metrics, best_metric)
+    metrics.update(best_metric)
+    record.finish("completed", **final_report(cfg, trainer, task, metrics, callbacks.throughput))
+    print_run_summary(
+        metrics, run_dir, record.data["tensorboard_dir"], cfg.monitor.metric, csv_metrics(trainer)
+    )
+    return best if best is not None else metrics.get(cfg.monitor.metric)
+
+
+def run_fields(cfg: DictConfig) -> dict[str, Any]:
+    """What run.json says about the run's config: resolved config, overrides, group choices.
+
+    A run repeated from a run directory's saved config (``rnnlab-rerun``/``rnnlab-resume``, or
+    ``--config-path <run>/.hydra --config-name config``) has no group choices of its own: it
+    keeps those of the run it repeats, and its overrides follow that run's.
+    """
+    hydra_cfg = HydraConfig.get()
+    fields = {
+        "config": to_primitive(cfg),
+        "overrides": list(hydra_cfg.overrides.task),
+        "choices": dict(hydra_cfg.runtime.choices),
+        "tags": list(cfg.get("tags") or []),
+    }
+    source = repeated_run(hydra_cfg)
+    original = read_run_record(source) if source else None
+    if original and original.get("choices"):
+        fields["choices"] = original["choices"]
+        fields["overrides"] = [*original.get("overrides", []), *fields["overrides"]]
+        if source.resolve() != Path(cfg.paths.output_dir).resolve():
+            fields["rerun_of"] = str(source.resolve())
+    return fields
+
+
+def repeated_run(hydra_cfg: DictConfig) -> Path | None:
+    """The run directory whose saved ``.hydra/config.yaml`` is this run's primary config."""
+    for source in hydra_cfg.runtime.config_sources:
+        folder = Path(str(source.path))
+        if source.provider == "main" and source.schema == "file" and folder.name == ".hydra":
+            return folder.parent
+    return None
+
+
+def fit_and_test(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    task: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    checkpoint: str | None,
+) -> dict[str, float]:
+    """Fit (from ``checkpoint`` if given) and test the best checkpoint; the final metrics."""
+    from rnnlab.run.results import best_checkpoint, scalar_metrics
+
+    metrics: dict[str, float] = {}
+    if cfg.train:
+        trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
+        metrics.update(scalar_metrics(trainer.callback_metrics))
+    if cfg.test:
+        ckpt = best_checkpoint(trainer) if cfg.train else checkpoint
+        results = trainer.test(task, datamodule=datamodule, ckpt_path=ckpt, verbose=False)
+        metrics.update(scalar_metrics(results[0]))
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+def _hydra_main(cfg: DictConfig) -> float | None:
+    try:
+        return train(cfg)
+    except RnnlabError as error:
+        record_failure(Path(cfg.paths.output_dir), error, **run_fields(cfg))
+        report(error)  # now, so each failed run of a sweep says why as it happens
+        if HydraConfig.get().mode == RunMode.RUN:
+            raise SystemExit(2) from None
+        raise  # a sweep records it and goes on with its other runs
+
+
+def main() -> None:
+    """Console script ``rnnlab-train``."""
+    quiet_third_party_noise()
+    run_app(_hydra_main, "train")
+
+
+if __name__ == "__main__":
+    main()

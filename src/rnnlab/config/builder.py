@@ -1,0 +1,84 @@
+"""The one builder of components from ``_target_`` config dicts, and the key checks it makes."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+from hydra.utils import get_class
+
+from rnnlab.config.groups import injected
+from rnnlab.errors import ConfigError, RnnlabError
+
+
+def import_target(target: str | None, key: str) -> type:
+    """The class a config's ``_target_`` names; a clear error naming ``key`` when it cannot load."""
+    if not target:
+        raise ConfigError(f"{key} has no _target_: point it at the class to build.")
+    try:
+        return get_class(target)
+    except Exception as error:  # hydra wraps ImportError/AttributeError in long chains
+        raise ConfigError(
+            f"{key}._target_={target!r} cannot be imported ({type(error).__name__}: "
+            f"{str(error).splitlines()[0]}). Check the dotted path and that its module is on "
+            "PYTHONPATH."
+        ) from None
+
+
+def check_config_keys(config: dict[str, Any], key: str, provided: Sequence[str] = ()) -> type:
+    """Import ``config['_target_']`` and check every other key is one of its parameters.
+
+    ``provided`` names the arguments rnnlab passes itself (e.g. ``input_size``); they are not
+    config keys. Returns the class. Raises :class:`ConfigError` naming the key and the allowed
+    ones.
+    """
+    cls = import_target(config.get("_target_"), key)
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # builtins without a signature: nothing to check
+        return cls
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return cls
+    allowed = [
+        name
+        for name, p in params.items()
+        if name not in provided
+        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY)
+    ]
+    for name in config:
+        if name != "_target_" and name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f" Did you mean {key}.{close[0]}?" if close else ""
+            raise ConfigError(
+                f"{key}.{name} is not a parameter of {cls.__module__}.{cls.__qualname__}.{hint} "
+                f"Allowed keys: {', '.join(allowed)}."
+            )
+    return cls
+
+
+def build_from_config(config: dict[str, Any], key: str, **injected_args: Any) -> Any:
+    """Build ``config['_target_'](**config, **injected_args)`` from a primitive config at ``key``.
+
+    The one builder of rnnlab's components. ``injected_args`` must be those
+    :data:`rnnlab.config.groups.INJECTED` declares for ``key``. Nested dicts are passed as they are
+    (tasks build their core and head from such dicts). An unknown keyword, or any error the class
+    raises while it is built, becomes a :class:`ConfigError` naming the config key.
+    """
+    declared = injected(key)
+    undeclared = set(injected_args) - set(declared)
+    if undeclared:
+        raise TypeError(f"{key}: {sorted(undeclared)} are not declared in groups.INJECTED[{key!r}]")
+    cls = check_config_keys(config, key, provided=declared)
+    kwargs = {name: value for name, value in config.items() if name != "_target_"}
+    try:
+        return cls(**kwargs, **injected_args)
+    except RnnlabError:
+        raise
+    except Exception as error:
+        first = (str(error).strip().splitlines() or [""])[0]
+        raise ConfigError(
+            f"{key} ({config['_target_']}) could not be built: {type(error).__name__}: {first} "
+            f"Check the {key}.* values (`rnnlab-train --cfg job` prints them)."
+        ) from error

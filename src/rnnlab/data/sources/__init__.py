@@ -1,0 +1,1 @@
+"""Data sources, one module each; every one builds a :class:`~rnnlab.data.SequenceDataModule`."""

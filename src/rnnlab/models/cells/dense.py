@@ -1,0 +1,62 @@
+"""Dense recurrent cores over flattened frames, wrapping torch's fused ``nn.RNN/GRU/LSTM``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import nn
+
+from rnnlab.errors import ConfigError
+from rnnlab.values import FRACTION_BELOW_ONE, POSITIVE_INT, Rule, one_of
+
+DENSE_CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class DenseCore(nn.Module):
+    """A stack of ``num_layers`` recurrent layers of one cell type (batch first).
+
+    ``forward(x (B, T, F), state=None) -> (outputs (B, T, H), state)``; ``state`` is ``h`` of
+    shape ``(L, B, H)`` for rnn/gru and ``(h, c)`` for lstm, ``None`` to start from zeros. Uses
+    torch's fused kernels (cuDNN on GPU, oneDNN for LSTM on CPU).
+    """
+
+    frame_input: ClassVar[Literal["vector"]] = "vector"
+    value_rules: ClassVar[dict[str, Rule]] = {
+        "hidden_size": POSITIVE_INT,
+        "num_layers": POSITIVE_INT,
+        "dropout": FRACTION_BELOW_ONE,
+        "cell": one_of(*DENSE_CELLS),
+        "nonlinearity": one_of("tanh", "relu"),
+    }
+
+    def __init__(
+        self,
+        cell: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        dropout: float = 0.0,
+        nonlinearity: str = "tanh",
+    ) -> None:
+        super().__init__()
+        if cell not in DENSE_CELLS:
+            raise ConfigError(
+                f"model.cell={cell!r} is not a dense cell. Use one of: {', '.join(DENSE_CELLS)}."
+            )
+        kwargs: dict[str, Any] = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+        # torch applies dropout between stacked layers only (one layer: it warns, ignores).
+        self.rnn = DENSE_CELLS[cell](
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            dropout=dropout if num_layers > 1 else 0.0,
+            batch_first=True,
+            **kwargs,
+        )
+        self.cell = cell
+        self.output_size = hidden_size
+
+    def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        outputs, state = self.rnn(x, state)  # (B, T, H)
+        return outputs, state
