@@ -94,8 +94,8 @@ def run_app(hydra_main: Callable[[], object], config_name: str) -> None:
         if getattr(error, "reported", False):  # a sweep's run failed and said why back then
             exit_with(
                 ConfigError(
-                    f"at least one run of the sweep failed; the first failure: {error} "
-                    "Each run's run.json records its status."
+                    "at least one run of the sweep failed; its reason is printed above where it "
+                    "happened, and each run's run.json records its status and failure."
                 )
             )
         exit_with(error)

@@ -21,7 +21,8 @@ from rnnlab.cli.app import run_app
 from rnnlab.cli.assemble import build_datamodule
 from rnnlab.cli.console import console, metrics_table, quiet_third_party_noise
 from rnnlab.config import CONFIG_DIR, import_target, to_primitive
-from rnnlab.errors import DataError
+from rnnlab.config.validate import validate_config
+from rnnlab.errors import ConfigError, DataError
 from rnnlab.run.results import scalar_metrics
 from rnnlab.run.trainer import build_trainer
 
@@ -68,21 +69,28 @@ def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
     path = Path(cfg.ckpt_path)
     checkpoint = load_checkpoint(path)
     info = checkpoint["rnnlab"]
-    task_class = import_target(info["task_class"], "checkpoint task")
-    task = task_class(**checkpoint["hyper_parameters"])
-    task.load_state_dict(checkpoint["state_dict"])
-
     if cfg.get("data") is None:
         data_cfg = OmegaConf.merge(
             {"data": info["config"]["data"]}, OmegaConf.from_dotlist(data_overrides)
         ).data
     else:
         data_cfg = cfg.data
+    # the same rules as training, before anything is built
+    validate_config({**to_primitive(cfg), "data": to_primitive(data_cfg), "train": False})
+
+    task_class = import_target(info["task_class"], "checkpoint task")
+    task = task_class(**checkpoint["hyper_parameters"])
+    task.load_state_dict(checkpoint["state_dict"])
     datamodule = build_datamodule(data_cfg)
     task.check_data(datamodule.spec)
 
     trainer = build_trainer(cfg)
     results = trainer.test(task, datamodule=datamodule, verbose=False)
+    if not results or not results[0]:
+        raise ConfigError(
+            "The test stage ran no batch, so there are no metrics to report. Check "
+            "trainer.limit_test_batches (0 turns testing off) and the data's test split."
+        )
     metrics = scalar_metrics(results[0])
 
     run_dir = Path(cfg.paths.output_dir)
