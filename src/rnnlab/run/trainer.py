@@ -63,7 +63,7 @@ def build_trainer(
     :mod:`rnnlab.run.checkpoints`). Trainer arguments that are themselves components (a dict
     with ``_target_``, e.g. ``trainer.profiler``) are built too.
     """
-    config = to_primitive(config)
+    config = {key: to_primitive(config.get(key)) for key in ("trainer", "logger", "callbacks")}
     trainer = dict(config["trainer"])
     trainer.pop("logger", None)
     loggers: list[Logger] | bool = (
