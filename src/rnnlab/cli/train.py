@@ -25,7 +25,7 @@ from rnnlab.cli.console import (
 from rnnlab.config import CONFIG_DIR, to_primitive
 from rnnlab.config.validate import validate_config
 from rnnlab.errors import RnnlabError, report
-from rnnlab.run.record import RunRecord, read_run_record, record_failure
+from rnnlab.run.record import RunRecord, config_fields, read_run_record, record_failure
 
 if TYPE_CHECKING:
     import lightning as L
@@ -63,7 +63,7 @@ def train(cfg: DictConfig) -> float | None:
         callbacks = run_callbacks(run_dir, record.data)
         trainer = build_trainer(cfg, callbacks.all, purge_step=resume_step(plan, run_dir))
         # 4. fit (or continue), then test the best checkpoint
-        metrics = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
+        metrics, tested = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
     except (Interrupted, SIGTERMException) as interrupted:
         signum = getattr(interrupted, "signum", signal.SIGTERM)
         reason = str(interrupted) or "received SIGTERM before training started"
@@ -78,7 +78,8 @@ def train(cfg: DictConfig) -> float | None:
     best_metric = {f"{cfg.monitor.metric}_best": best} if best is not None else {}
     log_hparams_with_metrics(trainer, cfg, metrics, best_metric)
     metrics.update(best_metric)
-    record.finish("completed", **final_report(cfg, trainer, task, metrics, callbacks.throughput))
+    report = final_report(cfg, trainer, task, metrics, callbacks.throughput, tested)
+    record.finish("completed", **report)
     print_run_summary(
         metrics, run_dir, record.data["tensorboard_dir"], cfg.monitor.metric, csv_metrics(trainer)
     )
@@ -93,20 +94,16 @@ def run_fields(cfg: DictConfig) -> dict[str, Any]:
     keeps those of the run it repeats, and its overrides follow that run's.
     """
     hydra_cfg = HydraConfig.get()
-    fields = {
-        "config": to_primitive(cfg),
-        "overrides": list(hydra_cfg.overrides.task),
-        "choices": dict(hydra_cfg.runtime.choices),
-        "tags": list(cfg.get("tags") or []),
-    }
+    overrides, choices = list(hydra_cfg.overrides.task), dict(hydra_cfg.runtime.choices)
+    rerun_of = None
     source = repeated_run(hydra_cfg)
     original = read_run_record(source) if source else None
     if original and original.get("choices"):
-        fields["choices"] = original["choices"]
-        fields["overrides"] = [*original.get("overrides", []), *fields["overrides"]]
+        choices = original["choices"]
+        overrides = [*original.get("overrides", []), *overrides]
         if source.resolve() != Path(cfg.paths.output_dir).resolve():
-            fields["rerun_of"] = str(source.resolve())
-    return fields
+            rerun_of = str(source.resolve())
+    return config_fields(to_primitive(cfg), overrides, choices, rerun_of)
 
 
 def repeated_run(hydra_cfg: DictConfig) -> Path | None:
@@ -124,19 +121,27 @@ def fit_and_test(
     task: L.LightningModule,
     datamodule: L.LightningDataModule,
     checkpoint: str | None,
-) -> dict[str, float]:
-    """Fit (from ``checkpoint`` if given) and test the best checkpoint; the final metrics."""
+) -> tuple[dict[str, float], str]:
+    """Fit (from ``checkpoint`` if given), then test the best checkpoint (or, with none, the
+    final weights); the final metrics and which weights the test stage used."""
     from rnnlab.run.results import best_checkpoint, scalar_metrics
 
     metrics: dict[str, float] = {}
+    tested = "not tested"
     if cfg.train:
         trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
         metrics.update(scalar_metrics(trainer.callback_metrics))
     if cfg.test:
         ckpt = best_checkpoint(trainer) if cfg.train else checkpoint
+        if ckpt is None:
+            tested = "last weights"
+        elif cfg.train:
+            tested = f"best checkpoint by {cfg.monitor.metric}"
+        else:
+            tested = f"checkpoint {ckpt}"
         results = trainer.test(task, datamodule=datamodule, ckpt_path=ckpt, verbose=False)
-        metrics.update(scalar_metrics(results[0]))
-    return metrics
+        metrics.update(scalar_metrics(results[0]) if results else {})
+    return metrics, tested
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")

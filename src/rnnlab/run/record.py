@@ -11,7 +11,9 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
 - ``rerun_of`` str (only for a run repeated from another run directory's saved config)
 - ``config`` the resolved config
 - ``metrics``: ``final`` {name: float} (last validation values and test values),
-  ``best`` {``metric``: name, ``mode``: min|max, ``value``: float | null}
+  ``best`` {``metric``: name, ``mode``: min|max, ``value``: float | null}, ``tested`` str
+  (which weights the test stage used: "best checkpoint", "last weights", "checkpoint <path>",
+  or "not tested")
 - ``parameters`` int (trainable parameters)
 - ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt)
 - ``throughput``: ``train_samples_per_s`` float | null (this attempt)
@@ -51,11 +53,9 @@ def _version(package: str) -> str | None:
 
 
 def software_versions() -> dict[str, str | None]:
-    import torch
-
     return {
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "torch": _version("torch"),
         "lightning": _version("lightning"),
         "hydra": _version("hydra-core"),
         "omegaconf": _version("omegaconf"),
@@ -89,13 +89,15 @@ def git_state(source: Path = SOURCE_DIR) -> dict[str, Any]:
 
 
 def host_info() -> dict[str, Any]:
-    import torch
-
+    """Where the run ran. The GPU is named when the run has imported torch (this module never
+    imports it, so a comparison tool or a sweeper can read and write records cheaply)."""
+    torch = sys.modules.get("torch")
+    gpu = torch.cuda.get_device_name(0) if torch and torch.cuda.is_available() else None
     return {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "gpu": gpu,
     }
 
 
@@ -147,6 +149,54 @@ class RunRecord:
             wall_time_s=round(self._earlier_seconds + time.perf_counter() - self._clock, 3),
             **fields,
         )
+
+
+def config_fields(
+    config: dict[str, Any],
+    overrides: list[str],
+    choices: dict[str, Any],
+    rerun_of: str | None = None,
+) -> dict[str, Any]:
+    """The run.json fields that say what a run's config was."""
+    fields = {
+        "config": config,
+        "overrides": list(overrides),
+        "choices": dict(choices),
+        "tags": list(config.get("tags") or []),
+    }
+    if rerun_of is not None:
+        fields["rerun_of"] = rerun_of
+    return fields
+
+
+def final_fields(
+    *,
+    metrics: dict[str, float],
+    monitor: dict[str, str],
+    best_value: float | None,
+    tested: str,
+    parameters: int,
+    epochs: int,
+    steps: int,
+    train_samples: int,
+    samples_per_s: float | None,
+    best_checkpoint: str | None,
+    last_checkpoint: str | None,
+    tensorboard_dir: str | None,
+) -> dict[str, Any]:
+    """The run.json fields a finished run adds. ``tested``: which weights the test stage used."""
+    return {
+        "metrics": {
+            "final": dict(metrics),
+            "best": {"metric": monitor["metric"], "mode": monitor["mode"], "value": best_value},
+            "tested": tested,
+        },
+        "parameters": parameters,
+        "progress": {"epochs": epochs, "steps": steps, "train_samples": train_samples},
+        "throughput": {"train_samples_per_s": samples_per_s},
+        "checkpoints": {"best": best_checkpoint, "last": last_checkpoint},
+        "tensorboard_dir": tensorboard_dir,
+    }
 
 
 def read_run_record(run_dir: Path) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from rnnlab.config import to_primitive
 from rnnlab.config.groups import HPARAM_GROUPS
 from rnnlab.run.callbacks import TrainThroughput
 from rnnlab.run.directory import last_checkpoint_path
+from rnnlab.run.record import final_fields
 
 
 def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -117,28 +118,21 @@ def final_report(
     task: L.LightningModule,
     metrics: Mapping[str, float],
     throughput: TrainThroughput,
+    tested: str,
 ) -> dict[str, Any]:
-    """The run.json fields a finished run adds (see :mod:`rnnlab.run.record` for the schema)."""
+    """The run.json fields a finished run adds, gathered from the Trainer (schema: record.py)."""
     tensorboard_dir = tensorboard_log_dir(trainer)
-    return {
-        "metrics": {
-            "final": dict(metrics),
-            "best": {
-                "metric": cfg.monitor.metric,
-                "mode": cfg.monitor.mode,
-                "value": best_score(trainer),
-            },
-        },
-        "parameters": sum(p.numel() for p in task.parameters() if p.requires_grad),
-        "progress": {
-            "epochs": trainer.current_epoch,
-            "steps": trainer.global_step,
-            "train_samples": throughput.samples,
-        },
-        "throughput": {"train_samples_per_s": throughput.samples_per_second},
-        "checkpoints": {
-            "best": best_checkpoint(trainer),
-            "last": last_checkpoint(Path(cfg.paths.output_dir)),
-        },
-        "tensorboard_dir": str(tensorboard_dir) if tensorboard_dir else None,
-    }
+    return final_fields(
+        metrics=dict(metrics),
+        monitor={"metric": cfg.monitor.metric, "mode": cfg.monitor.mode},
+        best_value=best_score(trainer),
+        tested=tested,
+        parameters=sum(p.numel() for p in task.parameters() if p.requires_grad),
+        epochs=trainer.current_epoch,
+        steps=trainer.global_step,
+        train_samples=throughput.samples,
+        samples_per_s=throughput.samples_per_second,
+        best_checkpoint=best_checkpoint(trainer),
+        last_checkpoint=last_checkpoint(Path(cfg.paths.output_dir)),
+        tensorboard_dir=str(tensorboard_dir) if tensorboard_dir else None,
+    )
