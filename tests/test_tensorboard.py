@@ -17,9 +17,29 @@ def load_events(run_dir: Path) -> EventAccumulator:
     return events
 
 
-def hparams_experiment(events: EventAccumulator) -> plugin_data_pb2.HParamsPluginData:
-    content = events.PluginTagToContent("hparams")["_hparams_/experiment"]
-    return plugin_data_pb2.HParamsPluginData.FromString(content)
+def hparams_tab(logdir: Path) -> tuple[list[str], list[str]]:
+    """The HPARAMS tab's columns for ``logdir`` as TensorBoard's own hparams backend builds them:
+    ``(hparam names, metric tags)``."""
+    from tensorboard import context
+    from tensorboard.backend.event_processing import data_provider
+    from tensorboard.backend.event_processing import plugin_event_multiplexer as multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import backend_context
+
+    mux = multiplexer.EventMultiplexer()
+    mux.AddRunsFromDirectory(str(logdir))
+    mux.Reload()
+    provider = data_provider.MultiplexerDataProvider(mux, str(logdir))
+    tb = backend_context.Context(base_plugin.TBContext(logdir=str(logdir), data_provider=provider))
+    request = context.RequestContext()
+    experiment = tb.experiment_from_metadata(
+        request,
+        "",
+        True,
+        tb.hparams_metadata(request, ""),
+        tb.hparams_from_data_provider(request, "", None),
+    )
+    return [h.name for h in experiment.hparam_infos], [m.name.tag for m in experiment.metric_infos]
 
 
 def hparams_session(events: EventAccumulator) -> plugin_data_pb2.HParamsPluginData:
@@ -68,15 +88,23 @@ def test_generation_logs_prediction_strips(next_frame_events):
     assert image.width == 10 * (32 + 2)
 
 
-def test_hparams_carry_config_and_final_metrics(next_frame_events):
-    experiment = hparams_experiment(next_frame_events).experiment
-    metric_tags = {info.name.tag for info in experiment.metric_infos}
-    assert {"test/mse_per_frame", "val/loss", "val/loss_best"} <= metric_tags
+def test_hparams_lead_with_choices_and_the_keys_the_command_line_set(next_frame_events):
     params = hparams_session(next_frame_events).session_start_info.hparams
-    assert params["model/cell"].string_value == "lstm"
-    assert params["model/hidden_size"].number_value == 16
+    assert params["model"].string_value == "lstm"
+    assert params["task"].string_value == "next_frame"
+    assert params["model.hidden_size"].number_value == 16  # set by the command line
     assert params["seed"].number_value == 42
+    assert not [name for name in params if "_target_" in name or name.startswith("data/")]
     assert "hp_metric" not in next_frame_events.Tags()["scalars"]
+
+
+def test_hparams_tab_of_a_sweep_mixing_tasks_has_every_tasks_metrics(sweep_all_cells):
+    names, metrics = hparams_tab(sweep_all_cells)
+    assert {"model", "task", "seed"} <= set(names)
+    assert not [name for name in names if "_target_" in name]
+    assert {"test/acc", "test/f1", "test/mse_per_frame", "val/loss", "val/loss_best"} <= set(
+        metrics
+    )
 
 
 def test_classification_logs_accuracy_and_f1(sweep_all_cells):

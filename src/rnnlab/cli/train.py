@@ -42,7 +42,13 @@ def train(cfg: DictConfig) -> float | None:
     from rnnlab.cli.assemble import build_datamodule, build_task
     from rnnlab.run.callbacks import Interrupted, run_callbacks
     from rnnlab.run.directory import check_free_space, plan_resume, resume_step
-    from rnnlab.run.results import best_score, csv_metrics, final_report, log_hparams_with_metrics
+    from rnnlab.run.results import (
+        best_score,
+        csv_metrics,
+        final_report,
+        log_hparams_with_metrics,
+        run_hparams,
+    )
     from rnnlab.run.trainer import build_trainer
 
     run_dir = Path(cfg.paths.output_dir)
@@ -76,7 +82,7 @@ def train(cfg: DictConfig) -> float | None:
     # 5. report: TensorBoard hparams with final metrics, run.json, console summary
     best = best_score(trainer)
     best_metric = {f"{cfg.monitor.metric}_best": best} if best is not None else {}
-    log_hparams_with_metrics(trainer, cfg, metrics, best_metric)
+    log_hparams_with_metrics(trainer, run_hparams(record.data), metrics, best_metric)
     metrics.update(best_metric)
     report = final_report(cfg, trainer, task, metrics, callbacks.throughput, tested)
     record.finish("completed", **report)

@@ -8,12 +8,12 @@ from typing import Any
 
 import lightning as L
 import torch
+import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from omegaconf import DictConfig
 from torch.utils.tensorboard.summary import hparams
 
-from rnnlab.config import to_primitive
 from rnnlab.config.groups import HPARAM_GROUPS
 from rnnlab.run.callbacks import TrainThroughput
 from rnnlab.run.directory import last_checkpoint_path
@@ -68,31 +68,39 @@ def csv_metrics(trainer: L.Trainer) -> str | None:
     return None
 
 
-def flatten_hparams(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested dicts -> ``{"group/key": value}`` with values TensorBoard can show (lists as text)."""
-    flat: dict[str, Any] = {}
-    for key, value in params.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(flatten_hparams(value, f"{name}/"))
-        elif isinstance(value, bool | int | float | str):
-            flat[name] = value
-        else:
-            flat[name] = str(value)
-    return flat
+def run_hparams(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What the HPARAMS tab shows for a run, from its run.json fields: the group choices first
+    (model, task, data, ...), then every key the command line set (what a sweep varies), then
+    the seed and tags; never ``_target_`` strings or keys nobody changed."""
+    choices = record.get("choices") or {}
+    params: dict[str, Any] = {
+        group: choices[group]
+        for group in (*HPARAM_GROUPS, "experiment")
+        if choices.get(group) is not None
+    }
+    for override in record.get("overrides") or []:
+        key, sep, value = override.lstrip("+").partition("=")
+        if not sep or key.startswith(("~", "hydra.", "paths.")) or key in choices:
+            continue
+        params[key] = _hparam_value(value)
+    config = record.get("config") or {}
+    params["seed"] = config.get("seed")
+    params["tags"] = ",".join(map(str, record.get("tags") or []))
+    return params
 
 
-def hparams_from_config(cfg: DictConfig) -> dict[str, Any]:
-    """The config groups that define a run, plus seed and tags, flattened for the HPARAMS tab."""
-    params = {group: to_primitive(cfg[group]) for group in HPARAM_GROUPS if group in cfg}
-    params["seed"] = cfg.get("seed")
-    params["tags"] = ",".join(map(str, cfg.get("tags") or []))
-    return flatten_hparams(params)
+def _hparam_value(text: str) -> Any:
+    """An override's value as TensorBoard can show it: a number or bool when it is one."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, bool | int | float | str) else text
 
 
 def log_hparams_with_metrics(
     trainer: L.Trainer,
-    cfg: DictConfig,
+    params: Mapping[str, Any],
     metrics: Mapping[str, float],
     new_metrics: Mapping[str, float],
 ) -> None:
@@ -100,15 +108,19 @@ def log_hparams_with_metrics(
 
     The HPARAMS tab reads each metric's value from the run's scalar of the same tag: ``metrics``
     are already logged as scalars, ``new_metrics`` (e.g. the best monitored value) are logged
-    here, once, at the last step.
+    here, once, at the last step. Only the session summaries are written, no experiment summary:
+    TensorBoard then builds the tab from every run's hparams and every scalar tag, so a sweep
+    that mixes tasks shows each task's metrics (an experiment summary of one run would fix the
+    columns to that run's).
     """
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
             step = trainer.global_step
             logger.log_metrics(dict(new_metrics), step)
             writer = logger.experiment._get_file_writer()
-            for summary in hparams(hparams_from_config(cfg), {**metrics, **new_metrics}):
-                writer.add_summary(summary, step)
+            _, session_start, session_end = hparams(dict(params), {**metrics, **new_metrics})
+            writer.add_summary(session_start, step)
+            writer.add_summary(session_end, step)
             logger.finalize("success")
 
 
