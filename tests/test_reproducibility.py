@@ -19,7 +19,7 @@ RUN = [
 
 
 def logged_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    events = EventAccumulator(str(run_dir / "tensorboard"))
+    events = EventAccumulator(read_json(run_dir / "run.json")["tensorboard_dir"])
     events.Reload()
     return {
         tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]

@@ -8,11 +8,12 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from tests.conftest import TINY, sweep_runs
+from tests.conftest import TINY, read_json, sweep_runs
 
 
 def load_events(run_dir: Path) -> EventAccumulator:
-    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    tensorboard_dir = read_json(run_dir / "run.json")["tensorboard_dir"]
+    events = EventAccumulator(tensorboard_dir, size_guidance={"images": 0})
     events.Reload()
     return events
 
@@ -96,6 +97,12 @@ def test_hparams_lead_with_choices_and_the_keys_the_command_line_set(next_frame_
     assert params["seed"].number_value == 42
     assert not [name for name in params if "_target_" in name or name.startswith("data/")]
     assert "hp_metric" not in next_frame_events.Tags()["scalars"]
+
+
+def test_sweep_runs_are_named_in_tensorboard_by_what_the_sweep_varies(sweep_all_cells):
+    run_dir = sweep_runs(sweep_all_cells)[("gru", "classify")]
+    tensorboard_dir = Path(read_json(run_dir / "run.json")["tensorboard_dir"])
+    assert tensorboard_dir == run_dir / "tensorboard" / "model=gru,task=classify"
 
 
 def test_hparams_tab_of_a_sweep_mixing_tasks_has_every_tasks_metrics(sweep_all_cells):

@@ -67,7 +67,9 @@ def train(cfg: DictConfig) -> float | None:
         task = build_task(cfg, datamodule.spec)
         check_free_space(run_dir, sum(p.numel() for p in task.parameters()))
         callbacks = run_callbacks(run_dir, record.data)
-        trainer = build_trainer(cfg, callbacks.all, purge_step=resume_step(plan, run_dir))
+        trainer = build_trainer(
+            cfg, callbacks.all, purge_step=resume_step(plan, run_dir), run_label=sweep_label()
+        )
         # 4. fit (or continue), then test the best checkpoint
         metrics, tested = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
     except (Interrupted, SIGTERMException) as interrupted:
@@ -110,6 +112,31 @@ def run_fields(cfg: DictConfig) -> dict[str, Any]:
         if source.resolve() != Path(cfg.paths.output_dir).resolve():
             rerun_of = str(source.resolve())
     return config_fields(to_primitive(cfg), overrides, choices, rerun_of)
+
+
+def sweep_label() -> str | None:
+    """In a sweep, this run's values of the keys the sweep varies (``model=gru,seed=2``), which
+    names its TensorBoard run; ``None`` for a single run.
+
+    The varied keys are the sweep overrides of the command line and the sweeper's ``params``,
+    read from the sweep's ``multirun.yaml`` (so launchers that run jobs elsewhere agree).
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return None
+    sweep_file = Path(hydra_cfg.sweep.dir) / "multirun.yaml"
+    if not sweep_file.is_file():
+        return None
+    sweep = OmegaConf.load(sweep_file).hydra
+    parsed = OverridesParser.create().parse_overrides(list(sweep.overrides.task))
+    varied = [o.get_key_element() for o in parsed if o.is_sweep_override()]
+    varied += [str(key) for key in (sweep.sweeper.get("params") or {})]
+    values = dict(o.partition("=")[::2] for o in hydra_cfg.overrides.task)
+    label = ",".join(f"{key}={values[key]}" for key in varied if key in values)
+    return label.replace("/", "_") or None
 
 
 def repeated_run(hydra_cfg: DictConfig) -> Path | None:

@@ -27,14 +27,21 @@ def named_components(node: dict[str, Any] | None, key: str) -> dict[str, dict[st
     return {f"{key}.{name}": item for name, item in node.items() if item}
 
 
-def build_loggers(config: dict[str, Any], purge_step: int | None = None) -> list[Logger]:
-    """The loggers of ``config['logger']``. ``purge_step``: when resuming, TensorBoard hides the
-    events the interrupted attempt logged at or after this step, so no step appears twice."""
+def build_loggers(
+    config: dict[str, Any], purge_step: int | None = None, run_label: str | None = None
+) -> list[Logger]:
+    """The loggers of ``config['logger']``. For TensorBoard: ``purge_step`` (when resuming, it
+    hides the events the interrupted attempt logged at or after this step, so no step appears
+    twice) and ``run_label`` (in a sweep, the run's folder, so TensorBoard names the run by what
+    the sweep varies, unless the config sets a ``version``)."""
     loggers = []
     for key, node in named_components(config.get("logger"), "logger").items():
-        extra = {}
-        if purge_step is not None and issubclass(get_class(node["_target_"]), TensorBoardLogger):
-            extra["purge_step"] = purge_step
+        extra: dict[str, Any] = {}
+        if issubclass(get_class(node["_target_"]), TensorBoardLogger):
+            if purge_step is not None:
+                extra["purge_step"] = purge_step
+            if run_label and node.get("version") in ("", None):
+                extra["version"] = run_label
         loggers.append(build_from_config({**node, **extra}, key))
     return loggers
 
@@ -56,6 +63,7 @@ def build_trainer(
     config: dict[str, Any] | Any,
     extra_callbacks: Sequence[Callback] = (),
     purge_step: int | None = None,
+    run_label: str | None = None,
 ) -> L.Trainer:
     """Lightning's Trainer from ``config['trainer']`` with the configured loggers and callbacks.
 
@@ -67,7 +75,7 @@ def build_trainer(
     trainer = dict(config["trainer"])
     trainer.pop("logger", None)
     loggers: list[Logger] | bool = (
-        False if logging_disabled(config) else build_loggers(config, purge_step)
+        False if logging_disabled(config) else build_loggers(config, purge_step, run_label)
     )
     for name, value in list(trainer.items()):
         if isinstance(value, dict) and "_target_" in value:
