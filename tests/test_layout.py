@@ -1,0 +1,81 @@
+"""The package's rooms and the one-way arrows between them (README: where things live)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rnnlab"
+
+# room -> rnnlab rooms it must not import
+FORBIDDEN = {
+    "models": ("config", "data", "tasks", "run", "cli"),
+    "data": ("models", "tasks", "run", "cli"),
+    "tasks": ("run", "cli"),
+    "run": ("models", "data", "tasks", "cli"),
+    "config": ("models", "data", "tasks", "run", "cli"),
+}
+
+
+def rnnlab_imports(path: Path) -> set[str]:
+    """The ``rnnlab.<room>`` modules a source file imports (at any depth in the file)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if name.startswith("rnnlab.")}
+    return found
+
+
+@pytest.mark.parametrize("room", sorted(FORBIDDEN))
+def test_rooms_import_only_downstream(room):
+    offending = []
+    for path in sorted((PACKAGE / room).rglob("*.py")):
+        for name in rnnlab_imports(path):
+            if name.split(".")[1] in FORBIDDEN[room]:
+                offending.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert not offending
+
+
+def test_models_import_no_lightning():
+    offending = []
+    for path in sorted((PACKAGE / "models").rglob("*.py")):
+        text = path.read_text()
+        if "import lightning" in text or "from lightning" in text:
+            offending.append(str(path.relative_to(PACKAGE)))
+    assert not offending
+
+
+def test_nothing_outside_cli_imports_cli():
+    shims = {PACKAGE / "train.py"}  # ``python -m rnnlab.train`` is documented
+    offending = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if (PACKAGE / "cli") not in path.parents
+        and path not in shims
+        and any(name.startswith("rnnlab.cli") for name in rnnlab_imports(path))
+    ]
+    assert not offending
+
+
+def test_reading_a_run_record_imports_no_torch():
+    code = "import sys, rnnlab.run.record; assert 'torch' not in sys.modules, 'torch imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "old_path", ["rnnlab.cells.DenseCore", "rnnlab.heads.MLPHead", "rnnlab.data.ArraysDataModule"]
+)
+def test_class_paths_stored_by_earlier_runs_still_load(old_path):
+    from hydra.utils import get_class
+
+    assert get_class(old_path).__name__ == old_path.rpartition(".")[2]
