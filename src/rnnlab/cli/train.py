@@ -42,6 +42,7 @@ def train(cfg: DictConfig) -> float | None:
     from rnnlab.cli.assemble import build_datamodule, build_task
     from rnnlab.run.callbacks import Interrupted, run_callbacks
     from rnnlab.run.directory import check_free_space, plan_resume, resume_step
+    from rnnlab.run.pruning import TrialPruned, pruning_callbacks
     from rnnlab.run.results import (
         best_score,
         csv_metrics,
@@ -49,7 +50,10 @@ def train(cfg: DictConfig) -> float | None:
         log_hparams_with_metrics,
         run_hparams,
     )
+    from rnnlab.run.threads import limit_threads
     from rnnlab.run.trainer import build_trainer
+
+    threads = limit_threads(cfg.get("threads"), HydraConfig.get())  # before any torch work
 
     run_dir = Path(cfg.paths.output_dir)
     plan = plan_resume(run_dir, config)
@@ -58,7 +62,11 @@ def train(cfg: DictConfig) -> float | None:
         return plan.completed["metrics"]["best"]["value"]
     print_config_tree(cfg)
     record = RunRecord.start(
-        run_dir, previous=plan.previous, resumed_from=plan.checkpoint, **run_fields(cfg)
+        run_dir,
+        previous=plan.previous,
+        resumed_from=plan.checkpoint,
+        threads=threads,
+        **run_fields(cfg),
     )
     try:
         L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -67,8 +75,9 @@ def train(cfg: DictConfig) -> float | None:
         task = build_task(cfg, datamodule.spec)
         check_free_space(run_dir, sum(p.numel() for p in task.parameters()))
         callbacks = run_callbacks(run_dir, record.data)
+        extra = [*callbacks.all, *pruning_callbacks(cfg.monitor.metric)]  # [] outside a search
         trainer = build_trainer(
-            cfg, callbacks.all, purge_step=resume_step(plan, run_dir), run_label=sweep_label()
+            cfg, extra, purge_step=resume_step(plan, run_dir), run_label=sweep_label()
         )
         # 4. fit (or continue), then test the best checkpoint
         metrics, tested = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
@@ -78,6 +87,14 @@ def train(cfg: DictConfig) -> float | None:
         record.finish("interrupted", failure=reason)
         console.print(f"rnnlab: {reason}")
         raise SystemExit(128 + signum) from None
+    except TrialPruned as pruned:  # an Optuna search stopped this trial: the sweeper records it
+        from rnnlab.run.results import scalar_metrics
+
+        metrics = scalar_metrics(trainer.callback_metrics)
+        fields = final_report(cfg, trainer, task, metrics, callbacks.throughput, "not tested")
+        record.finish("pruned", failure=f"pruned by the Optuna search: {pruned}", **fields)
+        console.print(f"rnnlab: trial pruned ({pruned}); run dir {run_dir}", soft_wrap=True)
+        raise
     except BaseException as error:
         record.finish("failed", failure=f"{type(error).__name__}: {error}")
         raise
@@ -196,4 +213,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m rnnlab.cli.train`: run the importable module's main, so that launchers which
+    # pickle the task function (joblib, submitit) send a reference to it, not __main__'s globals.
+    from rnnlab.cli.train import main as importable_main
+
+    importable_main()

@@ -30,6 +30,7 @@ GROUPS: tuple[Group, ...] = (
     Group("debug"),
     Group("paths"),
     Group("experiment"),
+    Group("hparams_search"),  # an Optuna search: sets hydra.sweeper (and may fix other keys)
 )
 GROUP_NAMES: tuple[str, ...] = tuple(group.name for group in GROUPS)
 # Top-level keys that, like the defining groups, fix what a run computes.

@@ -17,6 +17,7 @@ from rnnlab.values import (
     BOOLEAN,
     NON_NEGATIVE_INT,
     NON_NEGATIVE_NUMBER,
+    POSITIVE_INT,
     POSITIVE_NUMBER,
     Rule,
     is_int,
@@ -30,6 +31,7 @@ TOP_LEVEL_RULES: dict[str, Rule] = {
     "test": BOOLEAN,
     "resume": BOOLEAN,
     "monitor.mode": one_of("min", "max"),
+    "threads": POSITIVE_INT.or_null(),
 }
 UNTIL_STOPPED = "a whole number >= 0, or -1 for no limit (then set another: max_steps, max_time)"
 # Lightning's Trainer and torch's optimizers are not rnnlab's classes: the rules rnnlab adds to

@@ -3,7 +3,8 @@
 Schema (``schema_version`` 1; comparison tools key on these names, bump the version on change):
 
 - ``schema_version`` int; ``status`` "running" | "completed" | "failed" | "interrupted"
-  (SIGTERM/SIGUSR1: a checkpoint was saved, resume it); ``failure`` str | null (the reason)
+  (SIGTERM/SIGUSR1: a checkpoint was saved, resume it) | "pruned" (an Optuna search stopped it
+  early; it has the metrics so far); ``failure`` str | null (the reason)
 - ``started_at``, ``finished_at`` ISO 8601 UTC; ``wall_time_s`` float (all attempts together)
 - ``attempts`` int (1 + times the run was resumed); ``resumed_from`` str | null
 - ``run_dir``, ``tensorboard_dir`` str | null; ``command`` list[str] (argv of the run)
@@ -14,7 +15,7 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
   ``best`` {``metric``: name, ``mode``: min|max, ``value``: float | null}, ``tested`` str
   (which weights the test stage used: "best checkpoint", "last weights", "checkpoint <path>",
   or "not tested")
-- ``parameters`` int (trainable parameters)
+- ``parameters`` int (trainable parameters); ``threads`` int (torch CPU threads of the run)
 - ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt)
 - ``throughput``: ``train_samples_per_s`` float | null (this attempt)
 - ``checkpoints``: ``best``, ``last`` str | null
