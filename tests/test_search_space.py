@@ -102,3 +102,41 @@ def _hydra(launcher_jobs=None, sweeper_jobs=None, mode=RunMode.MULTIRUN):
 )
 def test_parallel_jobs(hydra_cfg, jobs):
     assert parallel_jobs(hydra_cfg, cores=8) == jobs
+
+
+def _sweeper(**keys):
+    from hydra_plugins.rnnlab_optuna_sweeper.sweeper import OptunaSweeper
+
+    settings = dict(
+        n_trials=2,
+        n_jobs=None,
+        direction=None,
+        storage=None,
+        study_name=None,
+        sampler=None,
+        pruner=None,
+        params=None,
+    )
+    sweeper = OptunaSweeper(**{**settings, **keys})
+    sweeper.config = OmegaConf.create(
+        {
+            "monitor": {"metric": "val/acc", "mode": "max"},
+            "hydra": {"runtime": {"choices": {"hparams_search": None}}, "launcher": {}},
+        }
+    )
+    return sweeper
+
+
+def test_direction_follows_monitor_mode_unless_given():
+    assert _sweeper()._direction() == "maximize"
+    assert _sweeper(direction="minimize")._direction() == "minimize"
+    assert _sweeper(direction="min")._direction() == "minimize"
+    with pytest.raises(ConfigError, match="direction"):
+        _sweeper(direction="down")._direction()
+    assert _sweeper()._study_name() == "rnnlab"
+    assert _sweeper()._batch_size() == 1
+
+
+def test_a_search_with_nothing_to_search_says_how_to_give_params():
+    with pytest.raises(ConfigError, match="nothing to search"):
+        _sweeper(params={"trainer.max_epochs": 3})._space(["seed=1"])
