@@ -1,0 +1,379 @@
+"""A comparison as text: the verdict sentences, comparison.md, comparison.csv, rich tables."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich import box
+from rich.table import Table
+
+from rnnlab.report.analysis import ALPHA, Comparison, Group, Study
+from rnnlab.report.runs import STATUSES
+
+
+def num(value: float | None, digits: int = 4) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}g}"
+
+
+def interval(ci: tuple[float, float]) -> str:
+    return "—" if not all(map(math.isfinite, ci)) else f"[{num(ci[0])}, {num(ci[1])}]"
+
+
+def p_value(p: float) -> str:
+    if not math.isfinite(p):
+        return "—"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def signed(value: float) -> str:
+    return "—" if not math.isfinite(value) else f"{value:+.4g}"
+
+
+def mean_std(group: Group, metric: str) -> str:
+    summary = group.summaries.get(metric)
+    if summary is None:
+        return "—"
+    if summary.n < 2:
+        return num(summary.mean)
+    return f"{num(summary.mean)} ± {num(summary.std, 2)}"
+
+
+# ---------------------------------------------------------------------------- verdict
+
+
+def verdict(study: Study) -> str:
+    """One plain paragraph: which groups the primary metric separates from the reference."""
+    metric, reference = study.metric, study.reference
+    prefix = f"{study.label}: on" if study.label else "On"
+    if reference is None:
+        return f"{prefix} {metric}, no group has a completed run."
+    ref = reference.summaries[metric]
+    role = "the baseline" if study.reference_is_baseline else "best"
+    head = (
+        f"{prefix} {metric} ({study.direction}), {reference.label} is {role} "
+        f"({num(ref.mean)}, 95% CI {interval(ref.ci)}, n={ref.n})."
+    )
+    others = [g for g in study.groups if g is not reference]
+    if not others:
+        return f"{head} It is the only group: nothing to compare it with."
+    separated, not_separated, untested = [], [], []
+    for group in others:
+        d = group.difference
+        if d is None or not d.test:
+            untested.append(group.label)
+            continue
+        text = (
+            f"{group.label} (difference {signed(d.diff)}, 95% CI {interval(d.ci)}, "
+            f"p={p_value(group.p_holm)})"
+        )
+        if group.separated:
+            side = "better" if (d.diff > 0) == study.higher_is_better else "worse"
+            separated.append(f"{text}, which is {side}")
+        else:
+            not_separated.append(text)
+    sentences = [head]
+    if separated:
+        sentences.append(f"It is separated from {_join(separated, 'and')}.")
+    if not_separated:
+        sentences.append(
+            f"It is not separated from {_join(not_separated, 'or')}: the runs cannot tell "
+            f"{'them' if len(not_separated) > 1 else 'the two'} apart at alpha={ALPHA}."
+        )
+    if untested:
+        sentences.append(
+            f"{_join(untested, 'and')} cannot be tested (fewer than 2 completed runs with "
+            f"{metric})."
+        )
+    return " ".join(sentences)
+
+
+def _join(items: list[str], conjunction: str) -> str:
+    return items[0] if len(items) == 1 else "; ".join(items[:-1]) + f"; {conjunction} " + items[-1]
+
+
+def ranking_sentence(comparison: Comparison) -> str | None:
+    ranking = comparison.ranking
+    if ranking is None:
+        return None
+    order = sorted(zip(ranking.average_ranks, ranking.variants, strict=True))
+    ranks = ", ".join(f"{v} {r:.2f}" for r, v in order)
+    same = [c for c in ranking.cliques if len(c) > 1]
+    cliques = (
+        "; not separated (rank difference below CD): "
+        + "; ".join("{" + ", ".join(c) + "}" for c in same)
+        if same
+        else "; every pair of variants is separated"
+    )
+    return (
+        f"Average ranks over {ranking.studies} studies (1 = best): {ranks}. Friedman p="
+        f"{p_value(ranking.friedman_p)}; Nemenyi critical difference "
+        f"{ranking.critical_difference:.2f} at alpha={ALPHA}{cliques}."
+    )
+
+
+# ---------------------------------------------------------------------------- markdown
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return lines
+
+
+def group_rows(study: Study) -> Iterator[list[str]]:
+    metric = study.metric
+    for group in study.groups:
+        s = group.summaries.get(metric)
+        yield [
+            group.label,
+            group.counts_text(),
+            mean_std(group, metric),
+            interval(s.ci) if s else "—",
+            interval(s.bootstrap_ci) if s else "—",
+            num(s.iqm) if s else "—",
+            num(group.parameters, 6),
+            num(group.wall_time_s, 3),
+            num(group.samples_per_s, 4),
+        ]
+
+
+GROUP_HEADER = [
+    "group",
+    "runs",
+    "mean ± std",
+    "95% CI (t)",
+    "95% CI (bootstrap)",
+    "IQM",
+    "params",
+    "wall s",
+    "samples/s",
+]
+
+
+def pairwise_rows(study: Study) -> Iterator[list[str]]:
+    for group in study.groups:
+        d = group.difference
+        if group is study.reference or d is None:
+            continue
+        yield [
+            group.label,
+            signed(d.diff),
+            interval(d.ci),
+            interval(d.bootstrap_ci),
+            d.test or "—",
+            p_value(d.p),
+            p_value(group.p_holm),
+            num(group.prob_better, 3),
+        ]
+
+
+def pairwise_header(study: Study) -> list[str]:
+    ref = study.reference.label if study.reference else "reference"
+    return [
+        "group",
+        f"diff vs {ref}",
+        "95% CI (t)",
+        "95% CI (bootstrap)",
+        "test",
+        "p",
+        "p (Holm)",
+        f"P(beats {ref})",
+    ]
+
+
+def markdown(comparison: Comparison, plot: Path | None) -> str:
+    counts = comparison.counts
+    lines = [
+        "# Run comparison",
+        "",
+        "Sources: " + ", ".join(f"`{s}`" for s in comparison.sources),
+        "",
+        f"{len(comparison.runs)} runs: "
+        + ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s))
+        + ". Groups by: "
+        + (", ".join(f"`{k}`" for k in comparison.variant_keys) or "nothing (one group)")
+        + (
+            "; studies by: " + ", ".join(f"`{k}`" for k in comparison.study_keys)
+            if comparison.study_keys
+            else ""
+        )
+        + ". Statistics over each group's completed runs (seeds); pairwise p-values are "
+        f"Holm-corrected over all {sum(1 for s in comparison.studies for _ in pairwise_rows(s))} "
+        "comparisons; P(better) is the probability of improvement (rliable: Mann-Whitney U / "
+        "(n·m)).",
+        "",
+    ]
+    for study in comparison.studies:
+        if study.label:
+            lines += [f"## {study.label}", ""]
+        lines += [f"**Verdict.** {verdict(study)}", ""]
+        lines += [f"{study.metric} ({study.direction}):", ""]
+        lines += _md_table(GROUP_HEADER, list(group_rows(study)))
+        pairs = list(pairwise_rows(study))
+        if pairs:
+            lines += ["", f"Differences on {study.metric} against {study.reference.label}:", ""]
+            lines += _md_table(pairwise_header(study), pairs)
+        others = [m for m in comparison.metrics if any(m in g.values for g in study.groups)]
+        if others:
+            lines += ["", "Every final metric (mean ± std over completed runs):", ""]
+            header = ["metric", *(g.label for g in study.groups)]
+            rows = [[m, *(mean_std(g, m) for g in study.groups)] for m in others]
+            lines += _md_table(header, rows)
+        lines += [""]
+    if sentence := ranking_sentence(comparison):
+        lines += ["## Ranks across studies", "", sentence, ""]
+    failed = [r for r in comparison.runs if r.status == "failed"]
+    if failed:
+        lines += ["## Failed runs", ""]
+        lines += [
+            f"- `{r.path}`: {r.record.get('failure') or 'no reason recorded'}" for r in failed
+        ]
+        lines += [""]
+    lines += [f"- {note}" for note in comparison.notes]
+    if plot is not None:
+        lines += ["", f"![comparison]({plot.name})", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------- csv
+
+
+def write_csv(comparison: Comparison, path: Path) -> None:
+    """One row per group: counts, resources, the primary metric's statistics and its difference
+    from the reference, then mean/std/CI of every final metric."""
+    metrics = comparison.metrics
+    header = [
+        "study",
+        "group",
+        *(f"n_{s}" for s in STATUSES),
+        "parameters",
+        "wall_time_s",
+        "train_samples_per_s",
+        "metric",
+        "direction",
+        "reference",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "diff_bootstrap_low",
+        "diff_bootstrap_high",
+        "test",
+        "p",
+        "p_holm",
+        "prob_better",
+    ]
+    for m in metrics:
+        header += [
+            f"{m} mean",
+            f"{m} std",
+            f"{m} ci_low",
+            f"{m} ci_high",
+            f"{m} bootstrap_low",
+            f"{m} bootstrap_high",
+            f"{m} iqm",
+            f"{m} n",
+        ]
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(header)
+        for study in comparison.studies:
+            for group in study.groups:
+                d = group.difference
+                row: list[object] = [
+                    study.label,
+                    group.label,
+                    *(group.counts.get(s, 0) for s in STATUSES),
+                    _cell(group.parameters),
+                    _cell(group.wall_time_s),
+                    _cell(group.samples_per_s),
+                    study.metric,
+                    "max" if study.higher_is_better else "min",
+                    study.reference.label if study.reference else "",
+                ]
+                if d is not None:
+                    row += [
+                        *map(_cell, (d.diff, *d.ci, *d.bootstrap_ci)),
+                        d.test,
+                        *map(_cell, (d.p, group.p_holm, group.prob_better)),
+                    ]
+                else:
+                    row += [""] * 9
+                for m in metrics:
+                    s = group.summaries.get(m)
+                    row += (
+                        [*map(_cell, (s.mean, s.std, *s.ci, *s.bootstrap_ci, s.iqm)), s.n]
+                        if s
+                        else [""] * 7 + [0]
+                    )
+                writer.writerow(row)
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None or not math.isfinite(value) else repr(float(value))
+
+
+# ---------------------------------------------------------------------------- terminal
+
+
+def rich_tables(comparison: Comparison) -> list[Table | str]:
+    """What the terminal shows: per study, the group table, the differences, the verdict."""
+    out: list[Table | str] = []
+    counts = comparison.counts
+    out.append(
+        f"[bold]rnnlab-compare[/bold]: {len(comparison.runs)} runs ("
+        + ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts.get(s))
+        + "), grouped by "
+        + (", ".join(comparison.variant_keys) or "nothing")
+        + (f"; studies by {', '.join(comparison.study_keys)}" if comparison.study_keys else "")
+    )
+    for study in comparison.studies:
+        title = f"{study.label + ' — ' if study.label else ''}{study.metric} ({study.direction})"
+        rows = list(group_rows(study))
+        keep = [i for i, name in enumerate(GROUP_HEADER) if _shown(name, rows, i)]
+        out.append(
+            _rich_table(
+                title,
+                [TERMINAL_NAMES.get(GROUP_HEADER[i], GROUP_HEADER[i]) for i in keep],
+                [[r[i] for i in keep] for r in rows],
+            )
+        )
+        pairs = list(pairwise_rows(study))
+        if pairs:
+            header = pairwise_header(study)
+            keep = [i for i, name in enumerate(header) if name != "p" and _shown(name, pairs, i)]
+            out.append(
+                _rich_table(
+                    f"differences on {study.metric}",
+                    [TERMINAL_NAMES.get(header[i], header[i]) for i in keep],
+                    [[r[i] for i in keep] for r in pairs],
+                )
+            )
+        out.append(verdict(study))
+    if sentence := ranking_sentence(comparison):
+        out.append(sentence)
+    out += comparison.notes
+    return out
+
+
+# the terminal is narrow: short column names, and no column that only holds dashes
+TERMINAL_NAMES = {"95% CI (t)": "95% CI", "95% CI (bootstrap)": "bootstrap CI", "wall s": "s/run"}
+
+
+def _shown(name: str, rows: list[list[str]], column: int) -> bool:
+    if name == "IQM":  # the mean itself when no group has 4 runs (nothing is trimmed)
+        return any(r[column] != r[2].split(" ±")[0] for r in rows)
+    return any(r[column] != "—" for r in rows)
+
+
+def _rich_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i == 0 or name in ("runs", "test") else "right")
+    for row in rows:
+        table.add_row(*row)
+    return table
