@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,8 @@ def scalar_curve(run: Run, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
         EventAccumulator,
     )
 
+    # its directory watcher logs each event file at INFO, which a sweep's console would show
+    logging.getLogger("tensorboard").setLevel(logging.WARNING)
     try:
         events = EventAccumulator(str(folder), size_guidance={SCALARS: 0, "images": 1})
         events.Reload()
