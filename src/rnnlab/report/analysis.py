@@ -41,6 +41,7 @@ class Group:
     """The runs of one variant in one study, and their statistics."""
 
     label: str
+    setting: dict[str, str]  # variant key -> value
     runs: list[Run]
     counts: dict[str, int]
     values: dict[str, list[float]]  # metric -> values of completed runs (in seed order)
@@ -260,7 +261,10 @@ def _study(
             f"rnnlab-compare cannot tell whether a higher or a lower {metric} is better; "
             "say which with --mode max or --mode min."
         )
-    groups = [_group(g_label, g_runs) for g_label, g_runs in _split(runs, variant_keys)]
+    groups = [
+        _group(g_label, {k: g_runs[0].setting[k] for k in variant_keys}, g_runs)
+        for g_label, g_runs in _split(runs, variant_keys)
+    ]
     return Study(label, groups, metric, better, monitor)
 
 
@@ -269,7 +273,7 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(present) / len(present) if present else None
 
 
-def _group(label: str, runs: list[Run]) -> Group:
+def _group(label: str, setting: dict[str, str], runs: list[Run]) -> Group:
     completed = sorted(
         (r for r in runs if r.status == "completed"), key=lambda r: (str(r.seed), str(r.path))
     )
@@ -282,6 +286,7 @@ def _group(label: str, runs: list[Run]) -> Group:
                 seeds.setdefault(name, []).append(run.seed)
     group = Group(
         label=label,
+        setting=setting,
         runs=runs,
         counts=dict(Counter(r.status for r in runs)),
         values=values,
@@ -299,7 +304,7 @@ def _compare_groups(study: Study, baseline: str | None) -> None:
     metric = study.metric
     scored = [g for g in study.groups if g.values.get(metric)]
     if baseline is not None:
-        study.reference = next((g for g in study.groups if _matches(g.label, baseline)), None)
+        study.reference = next((g for g in study.groups if _matches(g, baseline)), None)
         study.reference_is_baseline = study.reference is not None
     if study.reference is None and scored:
         sign = 1 if study.higher_is_better else -1
@@ -318,9 +323,15 @@ def _compare_groups(study: Study, baseline: str | None) -> None:
         group.prob_better = stats.probability_of_improvement(x, y, study.higher_is_better)
 
 
-def _matches(label: str, wanted: str) -> bool:
-    wanted = wanted.replace(" ", "")
-    return wanted in (label.replace(" ", ""), *(p.partition("=")[2] for p in label.split(", ")))
+def _matches(group: Group, wanted: str) -> bool:
+    """``--baseline``: the group's label, or ``key=value`` pairs it has (``model=rnn``), or the
+    value of its only key."""
+    if wanted.replace(" ", "") == group.label.replace(" ", ""):
+        return True
+    pairs = [p.strip().partition("=") for p in wanted.split(",")]
+    if all(sep for _, sep, _ in pairs):
+        return all(group.setting.get(k.strip()) == v.strip() for k, _, v in pairs)
+    return len(group.setting) == 1 and wanted.strip() in group.setting.values()
 
 
 def _paired(seeds_a: list[object], seeds_b: list[object]) -> bool:
