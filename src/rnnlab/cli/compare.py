@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except RnnlabError as error:
         exit_with(error)
     console = Console()
-    for item in rich_tables(report.comparison):
+    for item in rich_tables(report.comparison, console.width):
         console.print(item, soft_wrap=isinstance(item, str))
     for path in report.files:
         console.print(f"wrote {path}", soft_wrap=True, highlight=False)

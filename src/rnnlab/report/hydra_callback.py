@@ -50,7 +50,7 @@ class CompareAtSweepEnd(Callback):
         report = write_report([sweep_dir], plot=self.plot)
         console = Console()
         console.print()
-        for item in rich_tables(report.comparison):
+        for item in rich_tables(report.comparison, console.width):
             console.print(item, soft_wrap=isinstance(item, str))
         for path in report.files:
             console.print(f"wrote {path}", soft_wrap=True, highlight=False)

@@ -23,21 +23,19 @@ def plot(comparison: Comparison, path: Path) -> Path:
     horizon = any(run.per_horizon for s in studies for g in s.groups for run in g.runs)
     columns = 3 if horizon else 2
     rows = len(studies) + (1 if comparison.ranking is not None else 0)
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(5.2 * columns, 3.6 * rows), squeeze=False, layout="constrained"
-    )
+    heights = [1.0] * len(studies) + ([0.8] if comparison.ranking is not None else [])
+    figure = plt.figure(figsize=(5.2 * columns, 3.6 * sum(heights)), layout="constrained")
+    grid = figure.add_gridspec(rows, columns, height_ratios=heights)
     colors = plt.get_cmap("tab10")
     for row, study in enumerate(studies):
         color = {g.label: colors(i % 10) for i, g in enumerate(study.groups)}
         prefix = f"{study.label}\n" if study.label else ""
-        _learning_curves(axes[row][0], study, color, prefix)
-        _final_values(axes[row][1], study, color, prefix)
+        _learning_curves(figure.add_subplot(grid[row, 0]), study, color, prefix)
+        _final_values(figure.add_subplot(grid[row, 1]), study, color, prefix)
         if horizon:
-            _per_horizon(axes[row][2], study, color, prefix)
-    if comparison.ranking is not None:
-        for ax in axes[-1][1:]:
-            ax.axis("off")
-        _critical_difference(axes[-1][0], comparison)
+            _per_horizon(figure.add_subplot(grid[row, 2]), study, color, prefix)
+    if comparison.ranking is not None:  # one axis across the last row
+        _critical_difference(figure.add_subplot(grid[-1, :]), comparison)
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
@@ -115,7 +113,8 @@ def _critical_difference(ax, comparison: Comparison) -> None:
     ranking = comparison.ranking
     assert ranking is not None
     k = len(ranking.variants)
-    ax.set_xlim(0.5, k + 0.5)
+    cd = ranking.critical_difference
+    ax.set_xlim(0.5, max(k, 1 + cd) + 0.5)
     ax.set_ylim(-1.6 - 0.35 * len(ranking.cliques), 1.2)
     ax.axis("off")
     ax.hlines(0, 1, k, color="black")
@@ -127,7 +126,6 @@ def _critical_difference(ax, comparison: Comparison) -> None:
         y = -0.4 - 0.3 * (i % 3)
         ax.vlines(rank, y, 0, color="gray", linewidth=0.8)
         ax.text(rank, y - 0.12, f"{name} ({rank:.2f})", ha="center", va="top", fontsize=8)
-    cd = ranking.critical_difference
     ax.hlines(0.75, 1, 1 + cd, color="black", linewidth=2)
     ax.text(1 + cd / 2, 0.85, f"CD = {cd:.2f}", ha="center", fontsize=8)
     for j, clique in enumerate(ranking.cliques):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich import box
@@ -13,6 +13,8 @@ from rich.table import Table
 from rnnlab.report.analysis import ALPHA, Comparison, Group, Study
 from rnnlab.report.runs import STATUSES
 
+Format = Callable[[float], str]
+
 
 def num(value: float | None, digits: int = 4) -> str:
     if value is None or not math.isfinite(value):
@@ -20,8 +22,27 @@ def num(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def interval(ci: tuple[float, float]) -> str:
-    return "—" if not all(map(math.isfinite, ci)) else f"[{num(ci[0])}, {num(ci[1])}]"
+def count(value: float | None) -> str:
+    return "—" if value is None or not math.isfinite(value) else str(round(value))
+
+
+def metric_format(groups: list[Group], metric: str) -> Format:
+    """Every value of one metric with the same decimals: two significant digits of the smallest
+    spread between seeds (0.6124 ± 0.0053), or 4 significant digits when nothing spreads."""
+    spreads = [
+        g.summaries[metric].std
+        for g in groups
+        if metric in g.summaries and math.isfinite(g.summaries[metric].std)
+    ]
+    spreads = [x for x in spreads if x > 0]
+    if not spreads:
+        return num
+    decimals = min(8, max(0, 1 - math.floor(math.log10(min(spreads)))))
+    return lambda value: "—" if not math.isfinite(value) else f"{value:.{decimals}f}"
+
+
+def interval(ci: tuple[float, float], fmt: Format = num) -> str:
+    return "—" if not all(map(math.isfinite, ci)) else f"[{fmt(ci[0])}, {fmt(ci[1])}]"
 
 
 def p_value(p: float) -> str:
@@ -30,17 +51,17 @@ def p_value(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def signed(value: float) -> str:
-    return "—" if not math.isfinite(value) else f"{value:+.4g}"
+def signed(value: float, fmt: Format = num) -> str:
+    return "—" if not math.isfinite(value) else ("+" if value >= 0 else "") + fmt(value)
 
 
-def mean_std(group: Group, metric: str) -> str:
+def mean_std(group: Group, metric: str, fmt: Format = num) -> str:
     summary = group.summaries.get(metric)
     if summary is None:
         return "—"
     if summary.n < 2:
-        return num(summary.mean)
-    return f"{num(summary.mean)} ± {num(summary.std, 2)}"
+        return fmt(summary.mean)
+    return f"{fmt(summary.mean)} ± {fmt(summary.std)}"
 
 
 # ---------------------------------------------------------------------------- verdict
@@ -53,10 +74,11 @@ def verdict(study: Study) -> str:
     if reference is None:
         return f"{prefix} {metric}, no group has a completed run."
     ref = reference.summaries[metric]
+    fmt = metric_format(study.groups, metric)
     role = "the baseline" if study.reference_is_baseline else "best"
     head = (
         f"{prefix} {metric} ({study.direction}), {reference.label} is {role} "
-        f"({num(ref.mean)}, 95% CI {interval(ref.ci)}, n={ref.n})."
+        f"({fmt(ref.mean)}, 95% CI {interval(ref.ci, fmt)}, n={ref.n})."
     )
     others = [g for g in study.groups if g is not reference]
     if not others:
@@ -68,7 +90,7 @@ def verdict(study: Study) -> str:
             untested.append(group.label)
             continue
         text = (
-            f"{group.label} (difference {signed(d.diff)}, 95% CI {interval(d.ci)}, "
+            f"{group.label} (difference {signed(d.diff, fmt)}, 95% CI {interval(d.ci, fmt)}, "
             f"p={p_value(group.p_holm)})"
         )
         if group.separated:
@@ -78,11 +100,11 @@ def verdict(study: Study) -> str:
             not_separated.append(text)
     sentences = [head]
     if separated:
-        sentences.append(f"It is separated from {_join(separated, 'and')}.")
+        sentences.append(f"It is separated from {_join(separated, 'and from')}.")
     if not_separated:
         sentences.append(
-            f"It is not separated from {_join(not_separated, 'or')}: the runs cannot tell "
-            f"{'them' if len(not_separated) > 1 else 'the two'} apart at alpha={ALPHA}."
+            f"It is not separated from {_join(not_separated, 'nor from')}: the runs cannot tell "
+            f"{'these' if len(not_separated) > 1 else 'the two'} apart at alpha={ALPHA}."
         )
     if untested:
         sentences.append(
@@ -93,7 +115,13 @@ def verdict(study: Study) -> str:
 
 
 def _join(items: list[str], conjunction: str) -> str:
-    return items[0] if len(items) == 1 else "; ".join(items[:-1]) + f"; {conjunction} " + items[-1]
+    """``a``; ``a and from b``; ``a, from b and from c``."""
+    if len(items) == 1:
+        return items[0]
+    word = conjunction.split()[-1]
+    return (
+        ", ".join([items[0], *(f"{word} {i}" for i in items[1:-1])]) + f" {conjunction} {items[-1]}"
+    )
 
 
 def ranking_sentence(comparison: Comparison) -> str | None:
@@ -127,18 +155,19 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def group_rows(study: Study) -> Iterator[list[str]]:
     metric = study.metric
+    fmt = metric_format(study.groups, metric)
     for group in study.groups:
         s = group.summaries.get(metric)
         yield [
             group.label,
             group.counts_text(),
-            mean_std(group, metric),
-            interval(s.ci) if s else "—",
-            interval(s.bootstrap_ci) if s else "—",
-            num(s.iqm) if s else "—",
-            num(group.parameters, 6),
+            mean_std(group, metric, fmt),
+            interval(s.ci, fmt) if s else "—",
+            interval(s.bootstrap_ci, fmt) if s else "—",
+            fmt(s.iqm) if s else "—",
+            count(group.parameters),
             num(group.wall_time_s, 3),
-            num(group.samples_per_s, 4),
+            count(group.samples_per_s),
         ]
 
 
@@ -156,15 +185,16 @@ GROUP_HEADER = [
 
 
 def pairwise_rows(study: Study) -> Iterator[list[str]]:
+    fmt = metric_format(study.groups, study.metric)
     for group in study.groups:
         d = group.difference
         if group is study.reference or d is None:
             continue
         yield [
             group.label,
-            signed(d.diff),
-            interval(d.ci),
-            interval(d.bootstrap_ci),
+            signed(d.diff, fmt),
+            interval(d.ci, fmt),
+            interval(d.bootstrap_ci, fmt),
             d.test or "—",
             p_value(d.p),
             p_value(group.p_holm),
@@ -173,16 +203,15 @@ def pairwise_rows(study: Study) -> Iterator[list[str]]:
 
 
 def pairwise_header(study: Study) -> list[str]:
-    ref = study.reference.label if study.reference else "reference"
     return [
         "group",
-        f"diff vs {ref}",
+        "diff",
         "95% CI (t)",
         "95% CI (bootstrap)",
         "test",
         "p",
         "p (Holm)",
-        f"P(beats {ref})",
+        "P(better)",
     ]
 
 
@@ -205,7 +234,8 @@ def markdown(comparison: Comparison, plot: Path | None) -> str:
         + ". Statistics over each group's completed runs (seeds); pairwise p-values are "
         f"Holm-corrected over all {sum(1 for s in comparison.studies for _ in pairwise_rows(s))} "
         "comparisons; P(better) is the probability of improvement (rliable: Mann-Whitney U / "
-        "(n·m)).",
+        "(n·m)). With few seeds the bootstrap intervals come out too narrow (they cannot "
+        "see past the values observed): the verdict rests on the t-tests.",
         "",
     ]
     for study in comparison.studies:
@@ -216,13 +246,17 @@ def markdown(comparison: Comparison, plot: Path | None) -> str:
         lines += _md_table(GROUP_HEADER, list(group_rows(study)))
         pairs = list(pairwise_rows(study))
         if pairs:
-            lines += ["", f"Differences on {study.metric} against {study.reference.label}:", ""]
+            ref = study.reference.label
+            lines += ["", f"{study.metric} minus that of {ref}; P(better than {ref}):", ""]
             lines += _md_table(pairwise_header(study), pairs)
         others = [m for m in comparison.metrics if any(m in g.values for g in study.groups)]
         if others:
             lines += ["", "Every final metric (mean ± std over completed runs):", ""]
             header = ["metric", *(g.label for g in study.groups)]
-            rows = [[m, *(mean_std(g, m) for g in study.groups)] for m in others]
+            rows = [
+                [m, *(mean_std(g, m, metric_format(study.groups, m)) for g in study.groups)]
+                for m in others
+            ]
             lines += _md_table(header, rows)
         lines += [""]
     if sentence := ranking_sentence(comparison):
@@ -320,7 +354,11 @@ def _cell(value: float | None) -> str:
 # ---------------------------------------------------------------------------- terminal
 
 
-def rich_tables(comparison: Comparison) -> list[Table | str]:
+NARROW = 110  # below this terminal width the resource columns stay in comparison.md only
+RESOURCES = ("params", "wall s", "samples/s")
+
+
+def rich_tables(comparison: Comparison, width: int = 200) -> list[Table | str]:
     """What the terminal shows: per study, the group table, the differences, the verdict."""
     out: list[Table | str] = []
     counts = comparison.counts
@@ -334,7 +372,11 @@ def rich_tables(comparison: Comparison) -> list[Table | str]:
     for study in comparison.studies:
         title = f"{study.label + ' — ' if study.label else ''}{study.metric} ({study.direction})"
         rows = list(group_rows(study))
-        keep = [i for i, name in enumerate(GROUP_HEADER) if _shown(name, rows, i)]
+        keep = [
+            i
+            for i, name in enumerate(GROUP_HEADER)
+            if _shown(name, rows, i) and (width >= NARROW or name not in RESOURCES)
+        ]
         out.append(
             _rich_table(
                 title,
@@ -345,10 +387,17 @@ def rich_tables(comparison: Comparison) -> list[Table | str]:
         pairs = list(pairwise_rows(study))
         if pairs:
             header = pairwise_header(study)
-            keep = [i for i, name in enumerate(header) if name != "p" and _shown(name, pairs, i)]
+            tests = {row[header.index("test")] for row in pairs}
+            keep = [
+                i
+                for i, name in enumerate(header)
+                if name != "p" and _shown(name, pairs, i) and (name != "test" or len(tests) > 1)
+            ]
+            test = f"{tests.pop()}-tests, " if len(tests) == 1 else ""
+            ref = study.reference.label
             out.append(
                 _rich_table(
-                    f"differences on {study.metric}",
+                    f"{study.metric} minus {ref} ({test}Holm-corrected p; P(better than {ref}))",
                     [TERMINAL_NAMES.get(header[i], header[i]) for i in keep],
                     [[r[i] for i in keep] for r in pairs],
                 )
