@@ -131,7 +131,7 @@ def test_compares_two_cells_with_a_paired_test(tmp_path):
     assert (sweep / "comparison.png").stat().st_size > 10_000
     md = (sweep / "comparison.md").read_text()
     assert "gru is best" in md and "separated from rnn" in md and "worse" in md
-    assert "| rnn | 3 | 0.60 ± 0.10 | [0.35, 0.85] |" in md  # 0.6 ± 4.303 * 0.1 / sqrt(3)
+    assert "| rnn | 3 | 0.600 ± 0.100 | [0.352, 0.848] |" in md  # 0.6 ± 4.303 * 0.1 / sqrt(3)
     # the terminal gets the same table and verdict
     assert "gru is best" in result.stdout and "paired t" in result.stdout
     assert f"wrote {sweep / 'comparison.md'}" in result.stdout
