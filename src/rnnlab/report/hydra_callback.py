@@ -1,6 +1,6 @@
 """At the end of every multirun, compare its runs: the sweep's last screen answers its question.
 
-Registered in ``conf/hydra/default.yaml`` under ``hydra.callbacks``; the top-level config key
+Registered in ``rnnlab/conf/hydra/default.yaml`` under ``hydra.callbacks``; the top-level config key
 ``compare`` (default true) turns it off: ``rnnlab-train -m ... compare=false``. It never fails a
 sweep: whatever goes wrong is said in one paragraph, and ``rnnlab-compare <sweep dir>`` repeats it.
 """

@@ -1,6 +1,6 @@
 """Find the runs of one or more sweeps, read their run.json, and say how they differ.
 
-A run is a directory with a ``run.json`` (schema: :mod:`rnnlab.record`); a sweep is a folder of
+A run is a directory with a ``run.json`` (schema: :mod:`rnnlab.run.record`); a sweep is a folder of
 them (Hydra's ``<sweep dir>/<job num>/``), found at any depth. What defines a run for comparison
 is its *setting*: the config group choices (``model=gru``) and every key the user overrode
 (``optimizer.lr=0.01``), looked up in the resolved config of runs that did not override it. The
@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnlab.errors import RnnlabError
-
-RUN_RECORD = "run.json"  # rnnlab.record.RUN_RECORD (not imported: that module loads torch lazily)
+from rnnlab.run.record import RUN_RECORD
 # Overrides that say where or how a run is carried out, not what it is.
 NOT_A_SETTING = ("hydra", "paths", "resume", "ckpt_path", "compare", "train", "test")
 STATUSES = ("completed", "failed", "pruned", "interrupted", "running")
