@@ -378,7 +378,7 @@ def test_a_real_sweep_ends_with_its_comparison(tmp_path):
     again = compare([sweep, "--metric", "test/acc", "--no-plot"], tmp_path)
     assert again.returncode == 0, again.stderr
     assert "On test/acc (higher is better)" in again.stdout
-    # compare=false: not even the note that one run cannot be compared
+    # compare=false: no files, and not even the note that one run cannot be compared
     quiet = tmp_path / "quiet"
     result = run_cli(
         "rnnlab.train",
@@ -389,15 +389,66 @@ def test_a_real_sweep_ends_with_its_comparison(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert not (quiet / "comparison.md").exists()
     assert "rnnlab-compare" not in result.stdout + result.stderr
-    # a sweep whose runs cannot be compared (one run per group) still succeeds, and says why
-    single = tmp_path / "single"
+
+
+def test_a_partly_failed_sweep_still_ends_with_its_comparison(tmp_path):
+    # Hydra re-raises a failed job's error after the sweep and skips on_multirun_end: the
+    # comparison runs at exit instead, with the failed runs counted
+    sweep = tmp_path / "sweep"
     result = run_cli(
         "rnnlab.train",
-        ["-m", "model=rnn,gru", "task=classify", *TINY, f"hydra.sweep.dir={single}"],
+        [
+            "-m",
+            "model=rnn",
+            "seed=1,2",
+            "task=classify",
+            *TINY,
+            "model.hidden_size=16,0",  # after TINY, which sets model.hidden_size=16
+            f"hydra.sweep.dir={sweep}",
+        ],
         tmp_path,
         timeout=600,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    note = [line for line in result.stderr.splitlines() if "rnnlab-compare:" in line]
-    assert len(note) == 1 and "at most one completed run" in note[0], result.stderr[-2000:]
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "model.hidden_size=0 is not valid" in result.stderr
+    rows = read_rows(sweep / "comparison.csv")
+    assert rows["model.hidden_size=0"]["n_failed"] == "2"
+    assert rows["model.hidden_size=16"]["n_completed"] == "2"
+    assert "rnnlab-compare: 4 runs (2 completed, 2 failed)" in result.stdout
+    assert "model.hidden_size=0 has no completed run with test/loss" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+class _Config(dict):
+    """Enough of a Hydra config for the callback: ``.get`` and ``.hydra.sweep.dir``."""
+
+    def __getattr__(self, name):
+        return self[name]
+
+
+def _sweep_config(sweep: Path, compare: bool = True) -> _Config:
+    return _Config(compare=compare, hydra=_Config(sweep=_Config(dir=str(sweep))))
+
+
+def test_the_sweep_callback_never_raises(tmp_path, capsys):
+    from rnnlab.report.hydra_callback import CompareAtSweepEnd
+
+    sweep = tmp_path / "sweep"
+    write_run(sweep / "0", "rnn", 1, {"test/loss": 1.0})
+    write_run(sweep / "1", "gru", 1, {"test/loss": 2.0})
+    callback = CompareAtSweepEnd(plot=False)
+    callback.on_multirun_start(_sweep_config(sweep))
+    callback.on_multirun_end(_sweep_config(sweep))
+    note = capsys.readouterr().err.strip()
+    assert note.startswith("rnnlab-compare: no comparison for this sweep. Every group has at most")
+    assert "\n" not in note
+    callback.on_multirun_end(_sweep_config(sweep))  # once only (atexit after it: nothing)
+    assert capsys.readouterr().err == ""
+    # anything unexpected (here: the sweep dir is a file) is one paragraph too
+    (tmp_path / "file").write_text("")
+    callback.on_multirun_start(_sweep_config(tmp_path / "file"))
+    callback.on_multirun_end(_sweep_config(tmp_path / "file"))
+    assert "is not a directory" in capsys.readouterr().err
+    callback.on_multirun_start(_sweep_config(sweep, compare=False))
+    callback.on_multirun_end(_sweep_config(sweep, compare=False))
+    assert capsys.readouterr().err == ""

@@ -83,9 +83,12 @@ def verdict(study: Study) -> str:
     others = [g for g in study.groups if g is not reference]
     if not others:
         return f"{head} It is the only group: nothing to compare it with."
-    separated, not_separated, untested = [], [], []
+    separated, not_separated, untested, unfinished = [], [], [], []
     for group in others:
         d = group.difference
+        if not group.values.get(metric):
+            unfinished.append(group.label)
+            continue
         if d is None or not d.test:
             untested.append(group.label)
             continue
@@ -106,6 +109,9 @@ def verdict(study: Study) -> str:
             f"It is not separated from {_join(not_separated, 'nor from')}: the runs cannot tell "
             f"{'these' if len(not_separated) > 1 else 'the two'} apart at alpha={ALPHA}."
         )
+    if unfinished:
+        have = "has" if len(unfinished) == 1 else "have"
+        sentences.append(f"{_join(unfinished, 'and')} {have} no completed run with {metric}.")
     if untested:
         sentences.append(
             f"{_join(untested, 'and')} cannot be tested (fewer than 2 completed runs with "

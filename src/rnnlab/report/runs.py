@@ -18,6 +18,7 @@ from typing import Any
 
 from rnnlab.errors import RnnlabError
 from rnnlab.run.record import RUN_RECORD
+
 # Overrides that say where or how a run is carried out, not what it is.
 NOT_A_SETTING = ("hydra", "paths", "resume", "ckpt_path", "compare", "train", "test")
 STATUSES = ("completed", "failed", "pruned", "interrupted", "running")
