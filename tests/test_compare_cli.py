@@ -130,7 +130,7 @@ def test_compares_two_cells_with_a_paired_test(tmp_path):
     assert rnn["n_completed"] == "3" and rnn["parameters"] == "100.0"
     assert (sweep / "comparison.png").stat().st_size > 10_000
     md = (sweep / "comparison.md").read_text()
-    assert "gru is best" in md and "separated from rnn" in md and "worse" in md
+    assert "gru is best" in md and "It is better than rnn (difference -0.250" in md
     assert "| rnn | 3 | 0.600 ± 0.100 | [0.352, 0.848] |" in md  # 0.6 ± 4.303 * 0.1 / sqrt(3)
     # the terminal gets the same table and verdict
     assert "gru is best" in result.stdout and "paired t" in result.stdout

@@ -83,7 +83,7 @@ def verdict(study: Study) -> str:
     others = [g for g in study.groups if g is not reference]
     if not others:
         return f"{head} It is the only group: nothing to compare it with."
-    separated, not_separated, untested, unfinished = [], [], [], []
+    beaten, beating, not_separated, untested, unfinished = [], [], [], [], []
     for group in others:
         d = group.difference
         if not group.values.get(metric):
@@ -94,16 +94,20 @@ def verdict(study: Study) -> str:
             continue
         text = (
             f"{group.label} (difference {signed(d.diff, fmt)}, 95% CI {interval(d.ci, fmt)}, "
-            f"p={p_value(group.p_holm)})"
+            f"p{_eq(p_value(group.p_holm))})"
         )
-        if group.separated:
-            side = "better" if (d.diff > 0) == study.higher_is_better else "worse"
-            separated.append(f"{text}, which is {side}")
-        else:
+        if not group.separated:
             not_separated.append(text)
+        elif (d.diff > 0) == study.higher_is_better:
+            beating.append(text)
+        else:
+            beaten.append(text)
     sentences = [head]
-    if separated:
-        sentences.append(f"It is separated from {_join(separated, 'and from')}.")
+    if beaten:
+        sentences.append(f"It is better than {_join(beaten, 'and')}: separated at alpha={ALPHA}.")
+    if beating:
+        verb = "is" if len(beating) == 1 else "are"
+        sentences.append(f"{_join(beating, 'and')} {verb} better: separated at alpha={ALPHA}.")
     if not_separated:
         sentences.append(
             f"It is not separated from {_join(not_separated, 'nor from')}: the runs cannot tell "
@@ -118,6 +122,10 @@ def verdict(study: Study) -> str:
             f"{metric})."
         )
     return " ".join(sentences)
+
+
+def _eq(text: str) -> str:
+    return text if text.startswith("<") else f"={text}"
 
 
 def _join(items: list[str], conjunction: str) -> str:
