@@ -29,6 +29,7 @@ TOP_LEVEL_RULES: dict[str, Rule] = {
     "train": BOOLEAN,
     "test": BOOLEAN,
     "resume": BOOLEAN,
+    "compare": BOOLEAN,
     "monitor.mode": one_of("min", "max"),
 }
 UNTIL_STOPPED = "a whole number >= 0, or -1 for no limit (then set another: max_steps, max_time)"
