@@ -161,6 +161,13 @@ def ranking_sentence(comparison: Comparison) -> str | None:
 # ---------------------------------------------------------------------------- markdown
 
 
+def _with_ci(group: Group, metric: str, fmt: Format) -> str:
+    summary = group.summaries.get(metric)
+    if summary is None or summary.n < 2:
+        return mean_std(group, metric, fmt)
+    return f"{mean_std(group, metric, fmt)} {interval(summary.ci, fmt)}"
+
+
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
@@ -265,10 +272,14 @@ def markdown(comparison: Comparison, plot: Path | None) -> str:
             lines += _md_table(pairwise_header(study), pairs)
         others = [m for m in comparison.metrics if any(m in g.values for g in study.groups)]
         if others:
-            lines += ["", "Every final metric (mean ± std over completed runs):", ""]
+            lines += [
+                "",
+                "Every final metric: mean ± std [95% t-interval] over completed runs:",
+                "",
+            ]
             header = ["metric", *(g.label for g in study.groups)]
             rows = [
-                [m, *(mean_std(g, m, metric_format(study.groups, m)) for g in study.groups)]
+                [m, *(_with_ci(g, m, metric_format(study.groups, m)) for g in study.groups)]
                 for m in others
             ]
             lines += _md_table(header, rows)

@@ -8,9 +8,12 @@ NeurIPS 2021) recommends; Welch's t-test or a paired t-test for a difference
 (:func:`compare_pair`) with Holm's correction (:func:`holm`); average ranks over several studies
 with Friedman's test and the Nemenyi critical difference (:func:`rank_variants`, Demšar 2006).
 
-rliable and autorank were checked as dependencies: rliable 1.2 pulls in ``arch``, ``seaborn`` and
-``absl-py``, autorank 1.3 ``statsmodels``, ``baycomp`` and ``jinja2``; both compute these figures
-with scipy.stats underneath, so rnnlab calls scipy directly and follows their definitions.
+rliable (1.2) and autorank (1.3) were checked as dependencies (``pip download --no-deps``, then
+their metadata): rliable pulls in ``arch``, ``seaborn`` and ``absl-py``, autorank ``statsmodels``,
+``baycomp`` and ``jinja2``. What rnnlab needs of them is small: rliable's IQM and probability of
+improvement are scipy's ``trim_mean`` and ``mannwhitneyu``, and the Friedman test with the Nemenyi
+critical difference are Demšar's formulas on scipy's ``friedmanchisquare`` and
+``studentized_range``. So rnnlab calls scipy directly and follows their definitions.
 """
 
 from __future__ import annotations
