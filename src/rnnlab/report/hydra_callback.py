@@ -1,9 +1,9 @@
 """At the end of every multirun, compare its runs: the sweep's last screen answers its question.
 
-Registered in ``rnnlab/conf/hydra/default.yaml`` under ``hydra.callbacks``; the top-level config
-key ``compare`` (default true) turns it off: ``rnnlab-train -m ... compare=false``. It never fails
-a sweep: whatever goes wrong is said in one paragraph, and ``rnnlab-compare <sweep dir>`` repeats
-it.
+Registered in ``rnnlab/conf/hydra/default.yaml`` under ``hydra.callbacks``. The top-level config
+key ``compare`` (true in train.yaml) turns it off: ``rnnlab-train -m ... compare=false``; configs
+without the key (rnnlab-eval's) are left alone. It never fails a sweep: whatever goes wrong is
+said in one paragraph, and ``rnnlab-compare <sweep dir>`` repeats it.
 
 Hydra calls ``on_multirun_end`` only when every job succeeded: its sweeper re-raises a failed
 job's error once the batch is done, and the process exits with that error. So the comparison is
@@ -31,7 +31,7 @@ class CompareAtSweepEnd(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
-            if config.get("compare", True):
+            if config.get("compare", False):  # train.yaml says true; rnnlab-eval has no key
                 self.sweep_dir = Path(str(config.hydra.sweep.dir))
                 atexit.register(self._compare_once)
         except Exception as error:
