@@ -201,17 +201,25 @@ def test_group_by_two_keys_or_by_one(tmp_path):
         "model=gru, optimizer.lr=0.001",
     }
     assert "model=gru, optimizer.lr=0.01 is best" in result.stdout
-    # --by model: each learning rate is a study of its own; --by lr is short for optimizer.lr
+    # --by model pools the learning rates (seeds repeat within a group: Welch's test)
     result = compare([sweep, "--metric", "test/acc", "--by", "model", "--no-plot"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(sweep / "comparison.csv")
+    assert set(rows) == {"rnn", "gru"} and rows["rnn"]["n_completed"] == "4"
+    assert rows["rnn"]["test"] == "Welch"
+    assert float(rows["rnn"]["test/acc mean"]) == pytest.approx(0.565)  # 0.5 + (0.1 + 0.03) / 2
+    assert "pooled: optimizer.lr" in result.stdout
+    # --across lr (short for optimizer.lr): each learning rate is a study of its own
+    result = compare(
+        [sweep, "--metric", "test/acc", "--by", "model", "--across", "lr", "--no-plot"], tmp_path
+    )
     assert result.returncode == 0, result.stderr
     with (sweep / "comparison.csv").open() as file:
         studies = {(r["study"], r["group"]) for r in csv.DictReader(file)}
     assert studies == {
         (f"optimizer.lr={lr}", m) for lr in ("0.01", "0.001") for m in ("rnn", "gru")
     }
-    result = compare([sweep, "--metric", "test/acc", "--by", "lr", "--no-plot"], tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "studies by model" in result.stdout
+    assert "studies by optimizer.lr" in result.stdout
 
 
 def test_baseline_and_holm_over_several_comparisons(tmp_path):
@@ -248,7 +256,7 @@ def test_ranks_three_cells_over_several_studies(tmp_path):
                     extra={"metrics": {"final": metrics, "per_horizon": {"test/mse": [1, 2, 3]}}},
                 )
                 job += 1
-    result = compare([sweep, "--by", "model", "--metric", "test/acc"], tmp_path)
+    result = compare([sweep, "--by", "model", "--across", "lr", "--metric", "test/acc"], tmp_path)
     assert result.returncode == 0, result.stderr
     md = (sweep / "comparison.md").read_text()
     # gru first, lstm second, rnn third in each of the 3 studies
@@ -324,10 +332,33 @@ def test_a_metric_no_run_has(tmp_path):
 
 def test_one_run_per_group(tmp_path):
     sweep = tmp_path / "sweep"
-    for i, lr in enumerate((0.1, 0.01, 0.001)):  # a search: each trial its own setting
+    for i, lr in enumerate((0.1, 0.01, 0.001)):  # a grid over one key, one seed
         write_run(sweep / str(i), "gru", 1, {"test/loss": lr}, overrides={"optimizer.lr": lr})
     result = compare([sweep], tmp_path)
     assert_one_paragraph(result, "at most one completed run", "optimizer.lr", "seed=1,2,3")
+
+
+def test_a_search_compares_by_the_keys_it_did_not_search(tmp_path):
+    # an Optuna-style search: every trial its own learning rate, the model a searched choice
+    search = tmp_path / "search"
+    trials = [
+        ("rnn", 0.1, 1.2),
+        ("gru", 0.05, 0.9),
+        ("rnn", 0.02, 1.1),
+        ("gru", 0.01, 0.8),
+        ("rnn", 0.005, 1.3),
+        ("gru", 0.002, 0.85),
+    ]
+    for i, (model, lr, loss) in enumerate(trials):
+        write_run(search / str(i), model, 1, {"test/loss": loss}, overrides={"optimizer.lr": lr})
+    result = compare([search], tmp_path)
+    assert_one_paragraph(result, "at most one completed run", "--by model")
+    result = compare([search, "--by", "model", "--no-plot"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(search / "comparison.csv")
+    assert rows["rnn"]["n_completed"] == "3" and rows["gru"]["reference"] == "gru"
+    assert float(rows["rnn"]["diff"]) == pytest.approx(1.2 - 0.85)
+    assert "pooled: optimizer.lr" in result.stdout
 
 
 def test_unknown_group_key_baseline_and_mode(tmp_path):

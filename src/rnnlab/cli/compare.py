@@ -15,7 +15,8 @@ from rnnlab.errors import RnnlabError, exit_with
 
 EPILOG = """\
 Groups: by default the runs are grouped by every config choice and overridden key that differs
-between them, except the seed; task and data split the runs into separate studies. Per group:
+between them, except the seed; task and data split the runs into separate studies (--across).
+With --by, other varying keys are pooled within each group (e.g. a search's trials). Per group:
 runs (completed/failed/pruned/running), mean ± std, 95%% t- and bootstrap intervals, interquartile
 mean, parameters, wall time, samples/s. Against the best group (or --baseline): the difference with
 its 95%% CI, Welch's t-test (paired t-test where the seeds match), Holm-corrected p-values and the
@@ -45,8 +46,16 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY",
-        help="group by this key (repeat or comma-separate: --by model,optimizer.lr); "
-        "other varying keys except the seed become separate studies",
+        help="group by this key (repeat or comma-separate: --by model,optimizer.lr); the "
+        "other varying keys, except task/data (studies) and the seed, are pooled within groups",
+    )
+    p.add_argument(
+        "--across",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="compare the groups separately for each value of this key, and rank them across "
+        "(default: task and data where they vary)",
     )
     p.add_argument(
         "--metric",
@@ -72,7 +81,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     """Console script ``rnnlab-compare``."""
     args = parser().parse_args(argv)
-    by = [key.strip() for value in args.by for key in value.split(",") if key.strip()]
+    by, across = (
+        [key.strip() for value in values for key in value.split(",") if key.strip()]
+        for values in (args.by, args.across)
+    )
     try:
         from rich.console import Console
 
@@ -83,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             args.folders,
             out=args.out,
             by=by,
+            across=across,
             metric=args.metric,
             baseline=args.baseline,
             mode=args.mode,

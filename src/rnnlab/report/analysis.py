@@ -3,8 +3,11 @@
 - *variant keys* (``--by``; by default every key that varies across the runs except seed keys,
   and except ``task``/``data`` when other keys vary too) name a group: ``gru``,
   ``model=gru, optimizer.lr=0.01``;
-- *study keys* (the other varying keys, e.g. ``task``) split the runs into studies: variants are
-  compared within a study, and ranked across studies when there are several (Demšar 2006);
+- *study keys* (``--across``; by default ``task`` and ``data`` where they vary) split the runs
+  into studies: variants are compared within a study, and ranked across studies when there are
+  several (Demšar 2006);
+- *pooled keys*: any other varying key (only with ``--by``) is mixed within each group, e.g. the
+  trials of a hyperparameter search compared ``--by model``;
 - each group's completed runs give one value per seed of every final metric; the *primary*
   metric (``--metric``, by default the test value of the monitored metric) is compared against
   the reference group (the best one, or ``--baseline``) with Holm-corrected p-values over every
@@ -93,6 +96,7 @@ class Comparison:
     runs: list[Run]
     variant_keys: list[str]
     study_keys: list[str]
+    pooled_keys: list[str]
     studies: list[Study]
     metrics: list[str]  # every final metric some completed run has
     ranking: stats.Ranking | None = None
@@ -109,19 +113,23 @@ def compare(
     metric: str | None = None,
     baseline: str | None = None,
     mode: str | None = None,
+    across: Sequence[str] = (),
 ) -> Comparison:
     """Read every run under ``folders`` and compare its groups (see the module docstring)."""
     runs = find_runs(folders)
     varying = [k for k in varying_keys(runs) if not is_seed_key(k)]
     keys = list(runs[0].setting)
+    across_keys = [_resolve_key(k, keys, varying, "--across") for k in across]
     if by:
-        variant_keys = [_resolve_key(k, keys, varying) for k in by]
-        study_keys = [k for k in varying if k not in variant_keys]
+        variant_keys = [_resolve_key(k, keys, varying, "--by") for k in by]
+        study_keys = across_keys or [k for k in varying if k in STUDY_KEYS]
+        study_keys = [k for k in study_keys if k not in variant_keys]
     else:
-        study_keys = [k for k in varying if k in STUDY_KEYS]
+        study_keys = across_keys or [k for k in varying if k in STUDY_KEYS]
         variant_keys = [k for k in varying if k not in study_keys]
-        if not variant_keys:  # only the task or data varies: compare those
+        if not variant_keys and not across_keys:  # only the task or data varies: compare those
             variant_keys, study_keys = study_keys, []
+    pooled_keys = [k for k in varying if k not in variant_keys and k not in study_keys]
     completed = [run for run in runs if run.status == "completed"]
     if not completed:
         counts = ", ".join(f"{n} {s}" for s, n in Counter(r.status for r in runs).items())
@@ -164,6 +172,7 @@ def compare(
         runs=runs,
         variant_keys=variant_keys,
         study_keys=study_keys,
+        pooled_keys=pooled_keys,
         studies=studies,
         metrics=all_metrics,
         notes=notes,
@@ -172,8 +181,8 @@ def compare(
     return comparison
 
 
-def _resolve_key(key: str, keys: list[str], varying: list[str]) -> str:
-    """``--by`` accepts a setting key or its last part (``lr`` for ``optimizer.lr``)."""
+def _resolve_key(key: str, keys: list[str], varying: list[str], option: str) -> str:
+    """``--by``/``--across`` take a setting key or its last part (``lr`` for ``optimizer.lr``)."""
     if key in keys:
         return key
     matches = [k for k in keys if k.rpartition(".")[2] == key]
@@ -181,7 +190,7 @@ def _resolve_key(key: str, keys: list[str], varying: list[str]) -> str:
         return matches[0]
     shown = varying or keys
     raise CompareError(
-        f"--by {key}: the runs have no setting {key!r}"
+        f"{option} {key}: the runs have no setting {key!r}"
         + (f" (it could be {' or '.join(matches)})" if matches else "")
         + f". Keys that vary across these runs: {', '.join(shown) or 'none (only the seed)'}; "
         "group choices (model, task, data, optimizer, ...) and any overridden key work."

@@ -252,6 +252,11 @@ def markdown(comparison: Comparison, plot: Path | None) -> str:
             if comparison.study_keys
             else ""
         )
+        + (
+            "; pooled within each group: " + ", ".join(f"`{k}`" for k in comparison.pooled_keys)
+            if comparison.pooled_keys
+            else ""
+        )
         + ". Statistics over each group's completed runs (seeds); pairwise p-values are "
         f"Holm-corrected over all {sum(1 for s in comparison.studies for _ in pairwise_rows(s))} "
         "comparisons; P(better) is the probability of improvement (rliable: Mann-Whitney U / "
@@ -393,6 +398,7 @@ def rich_tables(comparison: Comparison, width: int = 200) -> list[Table | str]:
         + "), grouped by "
         + (", ".join(comparison.variant_keys) or "nothing")
         + (f"; studies by {', '.join(comparison.study_keys)}" if comparison.study_keys else "")
+        + (f"; pooled: {', '.join(comparison.pooled_keys)}" if comparison.pooled_keys else "")
     )
     for study in comparison.studies:
         title = f"{study.label + ' — ' if study.label else ''}{study.metric} ({study.direction})"

@@ -27,9 +27,10 @@ def write_report(
     baseline: str | None = None,
     mode: str | None = None,
     plot: bool = True,
+    across: Sequence[str] = (),
 ) -> Report:
     """Compare the runs under ``folders``; write the files into ``out`` (default: the first)."""
-    comparison = compare(folders, by=by, metric=metric, baseline=baseline, mode=mode)
+    comparison = compare(folders, by=by, metric=metric, baseline=baseline, mode=mode, across=across)
     out = Path(out) if out is not None else Path(folders[0])
     try:
         out.mkdir(parents=True, exist_ok=True)
