@@ -161,6 +161,11 @@ def ranking_sentence(comparison: Comparison) -> str | None:
 # ---------------------------------------------------------------------------- markdown
 
 
+def _comparisons(comparison: Comparison) -> str:
+    n = sum(1 for s in comparison.studies for g in s.groups if g.difference and g.difference.test)
+    return f"{n} comparison" + ("" if n == 1 else "s")
+
+
 def _with_ci(group: Group, metric: str, fmt: Format) -> str:
     summary = group.summaries.get(metric)
     if summary is None or summary.n < 2:
@@ -258,10 +263,10 @@ def markdown(comparison: Comparison, plot: Path | None) -> str:
             else ""
         )
         + ". Statistics over each group's completed runs (seeds); pairwise p-values are "
-        f"Holm-corrected over all {sum(1 for s in comparison.studies for _ in pairwise_rows(s))} "
-        "comparisons; P(better) is the probability of improvement (rliable: Mann-Whitney U / "
-        "(n·m)). With few seeds the bootstrap intervals come out too narrow (they cannot "
-        "see past the values observed): the verdict rests on the t-tests.",
+        f"Holm-corrected over the report's {_comparisons(comparison)}; P(better) is the "
+        "probability of improvement (rliable: Mann-Whitney U / (n·m)). With few seeds the "
+        "bootstrap intervals come out too narrow (they cannot see past the values observed): "
+        "the verdict rests on the t-tests.",
         "",
     ]
     for study in comparison.studies:
