@@ -57,7 +57,7 @@ def write_run(
         "wall_time_s": 2.0,
         "parameters": {"rnn": 100, "gru": 300, "lstm": 400}.get(model, 50),
         "throughput": {"train_samples_per_s": 1000.0},
-        "tensorboard_dir": None,
+        "tensorboard_dir": "/elsewhere/tensorboard",
     }
     if status == "completed":
         record["metrics"] = {
@@ -283,7 +283,9 @@ def test_learning_curves_from_tensorboard_events(tmp_path):
 
     sweep = cell_sweep(tmp_path)
     for job in range(6):
-        writer = SummaryWriter(str(sweep / str(job) / "tensorboard"))
+        # as rnnlab-train names them: a folder per run under tensorboard/ (run.json's path is
+        # from another machine here: found beside run.json)
+        writer = SummaryWriter(str(sweep / str(job) / "tensorboard" / f"job={job}"))
         for step in range(5):
             writer.add_scalar("val/loss", 2.0 - step * 0.1 - job * 0.01, step)
         writer.close()
@@ -405,6 +407,11 @@ def test_a_real_sweep_ends_with_its_comparison(tmp_path):
     assert {rows[m]["n_completed"] for m in rows} == {"2"}
     assert "rnnlab-compare: 4 runs (4 completed), grouped by model" in result.stdout
     assert "On test/loss (lower is better)" in result.stdout
+    # the learning curves come from each run's TensorBoard events
+    from rnnlab.report.curves import scalar_curve
+    from rnnlab.report.runs import find_runs
+
+    assert all(scalar_curve(run, "val/loss") is not None for run in find_runs([sweep]))
     # the same folder through the command, and with compare=false nothing is written
     again = compare([sweep, "--metric", "test/acc", "--no-plot"], tmp_path)
     assert again.returncode == 0, again.stderr

@@ -13,13 +13,13 @@ from rnnlab.report.runs import Run
 
 
 def tensorboard_dir(run: Run) -> Path | None:
-    """The run's TensorBoard folder: as recorded, else ``<run dir>/tensorboard`` (a sweep that
-    was moved or copied keeps its events beside its run.json)."""
+    """The run's TensorBoard folder: as recorded, else the folder of the event files under
+    ``<run dir>/tensorboard`` (a sweep that was moved or copied keeps them beside its run.json)."""
     recorded = run.record.get("tensorboard_dir")
-    for folder in (Path(recorded) if recorded else None, run.path / "tensorboard"):
-        if folder is not None and folder.is_dir():
-            return folder
-    return None
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    events = sorted((run.path / "tensorboard").rglob("events.out.tfevents.*"))
+    return events[0].parent if events else None
 
 
 def scalar_curve(run: Run, tag: str) -> tuple[np.ndarray, np.ndarray] | None:
