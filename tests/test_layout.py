@@ -18,6 +18,7 @@ FORBIDDEN = {
     "tasks": ("run", "cli"),
     "run": ("models", "data", "tasks", "cli"),
     "config": ("models", "data", "tasks", "run", "cli"),
+    "report": ("models", "data", "tasks", "config", "cli"),  # reads run records only
 }
 
 

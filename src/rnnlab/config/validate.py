@@ -30,6 +30,7 @@ TOP_LEVEL_RULES: dict[str, Rule] = {
     "train": BOOLEAN,
     "test": BOOLEAN,
     "resume": BOOLEAN,
+    "compare": BOOLEAN,
     "monitor.mode": one_of("min", "max"),
     "threads": POSITIVE_INT.or_null(),
 }
