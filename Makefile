@@ -26,8 +26,11 @@ $(STAMP): requirements.lock pyproject.toml
 train: $(STAMP)
 	$(BIN)/rnnlab-train $(ARGS)
 
+# Two test workers on two cores, one torch thread each (two processes with torch's default
+# threads on 2 cores spin against each other). TEST_WORKERS=0 runs the tests in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
