@@ -18,6 +18,10 @@ from rnnlab.config import CONFIG_DIR
 from tests.data_makers import tiny_data_overrides
 
 REPO = Path(__file__).resolve().parents[1]
+# How long a test waits for a subprocess or an event before calling it hung. Tests wait on events
+# (a process ending, a file appearing), never on elapsed time, so this limit only matters when
+# something hangs: it is generous so a loaded machine never fails a test.
+PATIENCE_S = 1800.0
 
 # A run that finishes in seconds: tiny core, one epoch (TINY_RUN), on little data. TINY is that run
 # on moving digits (small canvas, few sequences); tiny_data_overrides gives the data part for every
@@ -56,7 +60,7 @@ def run_cli(
     args: Sequence[str],
     cwd: Path,
     env: dict[str, str] | None = None,
-    timeout: float = 300,
+    timeout: float = PATIENCE_S,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m <module> <args>`` in a subprocess; return it with its captured output."""
     return _run([sys.executable, "-m", module, *args], cwd, env, timeout)
@@ -67,7 +71,7 @@ def run_script(
     args: Sequence[str],
     cwd: Path,
     env: dict[str, str] | None = None,
-    timeout: float = 300,
+    timeout: float = PATIENCE_S,
 ) -> subprocess.CompletedProcess[str]:
     """Run an installed console script (``rnnlab-train``, ``rnnlab-resume``, ...) by name."""
     return _run([str(Path(sys.executable).parent / name), *args], cwd, env, timeout)
@@ -102,7 +106,7 @@ def sweep_all_cells(tmp_path_factory) -> Path:
         "rnnlab.train",
         ["-m", "model=rnn,gru,lstm", "task=classify,next_frame", *TINY, f"hydra.sweep.dir={sweep}"],
         root,
-        timeout=600,
+        timeout=PATIENCE_S,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return sweep
