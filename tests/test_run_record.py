@@ -31,6 +31,7 @@ SCHEMA_FIELDS = {
     "versions",
     "git",
     "host",
+    "threads",
 }
 
 

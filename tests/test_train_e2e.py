@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import TINY, read_json, sweep_runs
@@ -35,7 +37,9 @@ def test_each_cell_and_task_trains_tests_and_records_its_run(sweep_all_cells, mo
     assert (run_dir / "checkpoints" / "best.ckpt").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert (run_dir / ".hydra" / "config.yaml").is_file()
-    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    tensorboard_dir = Path(record["tensorboard_dir"])
+    assert tensorboard_dir.parent == run_dir / "tensorboard"  # named by what the sweep varies
+    assert list(tensorboard_dir.glob("events.out.tfevents.*"))
 
 
 def test_run_prints_config_tree_final_metrics_and_tensorboard_command(train_run):
