@@ -45,7 +45,7 @@ HPARAM_GROUPS: tuple[str, ...] = tuple(group.name for group in GROUPS if group.h
 # not config keys (validation skips them), and the builder refuses to inject any other.
 INJECTED: dict[str, tuple[str, ...]] = {
     "data": (),
-    "model": ("input_size",),
+    "model": ("input_size", "input_channels"),  # vector cores: input_size; spatial: channels
     "task": ("model", "optimizer", "data_spec"),
     "task.head": ("in_features", "out_features"),
     "optimizer": ("params",),
@@ -53,6 +53,12 @@ INJECTED: dict[str, tuple[str, ...]] = {
     "logger": (),
     "callbacks": (),
 }
+
+# Keys rnnlab reads itself at a config key, for what it builds around the component there (the
+# model's frame encoder and decoder): named by the class whose parameters they are. They are
+# allowed beside the ``_target_``'s parameters, follow that class's ``value_rules``, and are not
+# passed to the ``_target_``.
+ADAPTERS: dict[str, str] = {"model": "rnnlab.models.sequence_model.FrameAdapters"}
 
 
 def injected(key: str) -> tuple[str, ...]:
