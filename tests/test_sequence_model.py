@@ -3,9 +3,13 @@ patch size x task, step mode, scheduled sampling, and conv cores through the rea
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
+from rnnlab.config import to_primitive
+from rnnlab.config.validate import check_components
 from rnnlab.errors import ConfigError
 from rnnlab.models.decoders import CNNFrameDecoder, ConvFrameDecoder, PooledFeatures
 from rnnlab.models.encoders import CNNEncoder, FlattenEncoder, PatchEncoder
@@ -140,6 +144,24 @@ def test_adapter_keys_that_do_not_fit_the_core_are_refused():
         next_frame({**LSTM, "patch_size": 2})
     with pytest.raises(ConfigError, match="does not divide"):
         next_frame(conv(patch_size=3))
+
+
+@pytest.mark.parametrize(
+    ("override", "allowed"),
+    [
+        ("model.kernel_size=4", "an odd whole number >= 1"),
+        ("model.hidden_channels=[8,0]", "one per layer"),
+        ("model.norm=batch", "one of none, layer, group"),
+        ("model.patch_size=0", "a whole number >= 1"),
+        ("model.encoder=pixels", "one of flatten, cnn, patchify, or null"),
+    ],
+)
+def test_bad_conv_model_values_are_refused_before_anything_is_built(
+    compose_config, override, allowed
+):
+    model = to_primitive(compose_config(["model=conv_lstm", override]).model)
+    with pytest.raises(ConfigError, match=re.escape(allowed)):
+        check_components({"model": model})
 
 
 def test_checkpoints_from_before_sequence_model_still_load():
