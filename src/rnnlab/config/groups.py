@@ -24,6 +24,7 @@ GROUPS: tuple[Group, ...] = (
     Group("model", defines_run=True, hparam=True),
     Group("task", defines_run=True, hparam=True),
     Group("optimizer", defines_run=True, hparam=True),
+    Group("scheduler", defines_run=True, hparam=True),
     Group("trainer", hparam=True),
     Group("logger"),
     Group("callbacks"),
@@ -46,9 +47,10 @@ HPARAM_GROUPS: tuple[str, ...] = tuple(group.name for group in GROUPS if group.h
 INJECTED: dict[str, tuple[str, ...]] = {
     "data": (),
     "model": ("input_size", "input_channels"),  # vector cores: input_size; spatial: channels
-    "task": ("model", "optimizer", "data_spec"),
+    "task": ("model", "optimizer", "data_spec", "scheduler"),
     "task.head": ("in_features", "out_features"),
     "optimizer": ("params",),
+    "scheduler": ("optimizer", "total_steps"),  # total_steps: those that need it
     "trainer": ("logger", "callbacks", "plugins"),
     "logger": (),
     "callbacks": (),

@@ -19,13 +19,15 @@ from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
 from rnnlab.models import SequenceModel
 from rnnlab.tasks.model import Output, build_model
+from rnnlab.tasks.schedules import lr_scheduler_config
 
 
 class SequenceTask(L.LightningModule):
     """Base of rnnlab's tasks. Subclasses call :meth:`save_hyperparameters` with primitives only.
 
-    ``model``, ``optimizer`` and ``head`` are config dicts with ``_target_``; the task's
-    :class:`SequenceModel` (``self.model``) is built from ``model`` for the data's frames.
+    ``model``, ``optimizer``, ``head`` and ``scheduler`` (optional) are config dicts with
+    ``_target_``; the task's :class:`SequenceModel` (``self.model``) is built from ``model`` for
+    the data's frames.
     """
 
     # state-dict prefixes of checkpoints written before SequenceModel -> where they live now
@@ -64,8 +66,18 @@ class SequenceTask(L.LightningModule):
             head, "task.head", in_features=in_features, out_features=out_features
         )
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return build_from_config(self.hparams["optimizer"], "optimizer", params=self.parameters())
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
+        optimizer = build_from_config(
+            self.hparams["optimizer"], "optimizer", params=self.parameters()
+        )
+        scheduler = self.hparams.get("scheduler")
+        if not scheduler:
+            return optimizer
+        steps = self.trainer.estimated_stepping_batches
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": lr_scheduler_config(scheduler, optimizer, steps),
+        }
 
     @property
     def tensorboard(self) -> Any | None:

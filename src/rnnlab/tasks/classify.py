@@ -38,6 +38,7 @@ class FrameClassifier(SequenceTask):
         head: dict[str, Any],
         target: Literal["per_frame", "per_sequence"] = "per_frame",
         pool: Literal["last", "mean"] = "last",
+        scheduler: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(data_spec)
         self.save_hyperparameters()

@@ -72,6 +72,7 @@ class NextFramePredictor(SequenceTask):
         output_activation: Literal["sigmoid", "tanh", "identity"] = "sigmoid",
         image_samples: int = 4,
         scheduled_sampling: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(data_spec)
         self.save_hyperparameters()
