@@ -241,3 +241,14 @@ def test_dense_core_reads_frames_through_a_cnn_via_the_entrypoint(train_run):
     cnn = ["model=gru", "model.encoder=cnn", "model.encoder_channels=[4,4]", "model.hidden_size=8"]
     _, run_dir = train_run([*cnn, *TINY_DATA, *BRIEFLY])
     assert read_json(run_dir / "run.json")["status"] == "completed"
+
+
+def test_prediction_strips_stay_on_the_frames_device_and_show_the_error():
+    from rnnlab.tasks.images import prediction_strips
+
+    truth, prediction = torch.zeros(2, 3, 1, 4, 4), torch.full((2, 3, 1, 4, 4), 0.25)
+    image = prediction_strips(torch.zeros(2, 2, 1, 4, 4), truth, prediction, gap=1)
+    assert image.shape == (1, 2 * (4 * 4 + 3) + 3, 3 * 5)
+    assert image[0, 3 * 5 : 3 * 5 + 4, :4].eq(0.25).all()  # first error frame: |0 - 0.25|
+    on_meta = prediction_strips(*(x.to("meta") for x in (truth[:, :2], truth, prediction)))
+    assert on_meta.device.type == "meta"  # no tensor made on the CPU beside GPU frames
