@@ -26,13 +26,11 @@ PATIENCE_S = 1800.0
 # A run that finishes in seconds: tiny core, one epoch (TINY_RUN), on little data. TINY is that run
 # on moving digits (small canvas, few sequences); tiny_data_overrides gives the data part for every
 # source. Sequences keep the default 20 frames, so task=next_frame keeps its default 10 -> 10.
-TINY_RUN = [
-    "model.hidden_size=16",
-    "trainer.max_epochs=1",
-    "trainer.log_every_n_steps=1",
-    "~callbacks.progress_bar",
-]
+BRIEFLY = ["trainer.max_epochs=1", "trainer.log_every_n_steps=1", "~callbacks.progress_bar"]
+TINY_RUN = ["model.hidden_size=16", *BRIEFLY]
 TINY = [*tiny_data_overrides("moving_digits"), *TINY_RUN]
+# The same for convolutional cores (model=conv_*): one small layer over 2x2 patches.
+TINY_CONV_RUN = ["model.hidden_channels=[4]", "model.kernel_size=3", "model.patch_size=2", *BRIEFLY]
 
 
 @pytest.fixture

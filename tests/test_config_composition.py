@@ -11,7 +11,7 @@ import torch
 from rnnlab.cli.assemble import build_datamodule, build_task
 from rnnlab.config import CONFIG_DIR
 from rnnlab.tasks import FrameClassifier, NextFramePredictor
-from tests.conftest import TINY, TINY_RUN
+from tests.conftest import TINY, TINY_CONV_RUN, TINY_RUN
 from tests.data_makers import tiny_data_overrides
 
 # digit_rows has one label per sequence and 8 steps (sklearn digits)
@@ -26,7 +26,7 @@ def options(group: str) -> list[str]:
 
 
 def test_config_groups_offer_the_documented_choices():
-    assert {"rnn", "gru", "lstm"} <= set(options("model"))
+    assert {"rnn", "gru", "lstm", "conv_rnn", "conv_gru", "conv_lstm"} <= set(options("model"))
     assert {"classify", "next_frame"} <= set(options("task"))
     assert {"cpu", "gpu"} <= set(options("trainer"))
     assert {"tensorboard", "csv"} <= set(options("logger"))
@@ -117,3 +117,16 @@ def test_framewise_baseline_composes_with_both_tasks(compose_config, task):
     cfg = compose_config(["model=framewise", f"task={task}", *TINY])
     module = build_task(cfg, build_datamodule(cfg.data).spec)
     assert type(module.core).__name__ == "FramewiseCore"
+
+
+@pytest.mark.parametrize("task", ["classify", "next_frame"])
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_conv_model_composes_and_its_knobs_reach_the_core(compose_config, cell, task):
+    knobs = ["model.hidden_channels=[3,5]", "model.norm=group", "model.patch_size=4"]
+    data = tiny_data_overrides("moving_digits")
+    cfg = compose_config([f"model=conv_{cell}", f"task={task}", *data, *TINY_CONV_RUN, *knobs])
+    module = build_task(cfg, build_datamodule(cfg.data).spec)
+    core = module.core
+    assert (core.cell, core.hidden_channels, core.layers[0].padding) == (cell, [3, 5], 1)
+    assert isinstance(core.layers[1].norm, torch.nn.GroupNorm)
+    assert module.model.encoder.output_channels == 16  # 4x4 patches of 1-channel frames

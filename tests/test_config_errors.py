@@ -27,7 +27,7 @@ def train_error(
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("model=lstmm", ["model=lstmm", "Valid choices: framewise, gru, lstm, rnn"]),
+        ("model=lstmm", ["model=lstmm", "Valid choices: conv_gru, conv_lstm, conv_rnn, framewise"]),
         ("task=clasify", ["task=clasify", "classify, next_frame"]),
         ("optimizer=adamm", ["optimizer=adamm", "adam, adamw, sgd"]),
         ("trainer=tpu", ["trainer=tpu", "cpu, gpu"]),

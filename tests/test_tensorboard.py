@@ -83,8 +83,8 @@ def test_generation_logs_prediction_strips(next_frame_events):
     tags = next_frame_events.Tags()["images"]
     assert "val/predictions" in tags and "test/predictions" in tags
     image = next_frame_events.Images("val/predictions")[-1]
-    # 4 sequences stacked, each 3 rows (context / truth / prediction) of 10 frames of 32 px
-    strip_height = 3 * 32 + 2 * 2
+    # 4 sequences stacked, each 4 rows (context / truth / prediction / error) of 10 frames of 32 px
+    strip_height = 4 * 32 + 3 * 2
     assert image.height == 4 * strip_height + 3 * 6
     assert image.width == 10 * (32 + 2)
 

@@ -65,6 +65,33 @@ def test_own_cell_via_config_dir(user_project):
     assert read_json(run_dir / "run.json")["choices"]["model"] == "leaky"
 
 
+@pytest.mark.parametrize(
+    "task",
+    ["task=classify task.target=per_sequence", "task=next_frame task.context_frames=3"],
+    ids=["classify", "next_frame"],
+)
+def test_own_spatial_core_gets_patches_and_a_conv_read_out(user_project, task):
+    run_dir = user_project / "run"
+    result = run_cli(
+        "rnnlab.train",
+        [
+            "model=leaky_conv",
+            "data=blinking",
+            *task.split(),
+            "task.predict_frames=3" if "next_frame" in task else "task.pool=mean",
+            f"hydra.searchpath=[file://{user_project / 'conf'}]",
+            *RUN,
+            f"hydra.run.dir={run_dir}",
+        ],
+        cwd=user_project,
+        env={"PYTHONPATH": str(user_project)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = read_json(run_dir / "run.json")
+    assert record["status"] == "completed"
+    assert record["config"]["model"]["patch_size"] == 2
+
+
 def test_own_target_that_cannot_be_imported_gets_a_clear_error(user_project):
     result = run_cli(
         "rnnlab.train",

@@ -22,11 +22,14 @@ def build_datamodule(data: DictConfig | dict) -> SequenceDataModule:
 
 
 def build_task(cfg: DictConfig, spec: DataSpec) -> L.LightningModule:
-    """The task module: ``cfg.task`` plus the core (``cfg.model``) and ``cfg.optimizer``."""
+    """The task module: ``cfg.task`` plus the core (``cfg.model``), ``cfg.optimizer`` and, when
+    one is chosen, ``cfg.scheduler``."""
+    scheduler = to_primitive(cfg.get("scheduler")) or None  # scheduler=none: {}
     return build_from_config(
         to_primitive(cfg.task),
         "task",
         model=to_primitive(cfg.model),
         optimizer=to_primitive(cfg.optimizer),
         data_spec=spec.as_dict(),
+        **({"scheduler": scheduler} if scheduler else {}),
     )

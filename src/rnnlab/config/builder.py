@@ -9,7 +9,7 @@ from typing import Any
 
 from hydra.utils import get_class
 
-from rnnlab.config.groups import injected
+from rnnlab.config.groups import ADAPTERS, injected
 from rnnlab.errors import ConfigError, RnnlabError
 
 
@@ -27,8 +27,28 @@ def import_target(target: str | None, key: str) -> type:
         ) from None
 
 
+def adapter_class(key: str) -> type | None:
+    """The class whose parameters are the adapter keys at ``key`` (:data:`groups.ADAPTERS`)."""
+    target = ADAPTERS.get(key)
+    return import_target(target, key) if target else None
+
+
+def adapter_keys(key: str) -> tuple[str, ...]:
+    """The config keys rnnlab reads itself at ``key`` (e.g. ``model.encoder``)."""
+    cls = adapter_class(key)
+    return tuple(inspect.signature(cls).parameters) if cls else ()
+
+
+def split_adapter_keys(config: dict[str, Any], key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``config`` as ``(the component's own keys with _target_, the adapter keys)``."""
+    keys = adapter_keys(key)
+    own = {name: value for name, value in config.items() if name not in keys}
+    return own, {name: value for name, value in config.items() if name in keys}
+
+
 def check_config_keys(config: dict[str, Any], key: str, provided: Sequence[str] = ()) -> type:
-    """Import ``config['_target_']`` and check every other key is one of its parameters.
+    """Import ``config['_target_']`` and check every other key is one of its parameters (or an
+    adapter key rnnlab reads itself at ``key``).
 
     ``provided`` names the arguments rnnlab passes itself (e.g. ``input_size``); they are not
     config keys. Returns the class. Raises :class:`ConfigError` naming the key and the allowed
@@ -47,6 +67,7 @@ def check_config_keys(config: dict[str, Any], key: str, provided: Sequence[str] 
         if name not in provided
         and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY)
     ]
+    allowed += [name for name in adapter_keys(key) if name not in allowed]
     for name in config:
         if name != "_target_" and name not in allowed:
             close = difflib.get_close_matches(name, allowed, n=1)
@@ -63,15 +84,17 @@ def build_from_config(config: dict[str, Any], key: str, **injected_args: Any) ->
 
     The one builder of rnnlab's components. ``injected_args`` must be those
     :data:`rnnlab.config.groups.INJECTED` declares for ``key``. Nested dicts are passed as they are
-    (tasks build their core and head from such dicts). An unknown keyword, or any error the class
-    raises while it is built, becomes a :class:`ConfigError` naming the config key.
+    (tasks build their core and head from such dicts). Adapter keys (:func:`adapter_keys`) are left
+    out: the caller reads them (:func:`split_adapter_keys`). An unknown keyword, or any error the
+    class raises while it is built, becomes a :class:`ConfigError` naming the config key.
     """
     declared = injected(key)
     undeclared = set(injected_args) - set(declared)
     if undeclared:
         raise TypeError(f"{key}: {sorted(undeclared)} are not declared in groups.INJECTED[{key!r}]")
     cls = check_config_keys(config, key, provided=declared)
-    kwargs = {name: value for name, value in config.items() if name != "_target_"}
+    own, _ = split_adapter_keys(config, key)
+    kwargs = {name: value for name, value in own.items() if name != "_target_"}
     try:
         return cls(**kwargs, **injected_args)
     except RnnlabError:

@@ -24,6 +24,7 @@ GROUPS: tuple[Group, ...] = (
     Group("model", defines_run=True, hparam=True),
     Group("task", defines_run=True, hparam=True),
     Group("optimizer", defines_run=True, hparam=True),
+    Group("scheduler", defines_run=True, hparam=True),
     Group("trainer", hparam=True),
     Group("logger"),
     Group("callbacks"),
@@ -45,14 +46,21 @@ HPARAM_GROUPS: tuple[str, ...] = tuple(group.name for group in GROUPS if group.h
 # not config keys (validation skips them), and the builder refuses to inject any other.
 INJECTED: dict[str, tuple[str, ...]] = {
     "data": (),
-    "model": ("input_size",),
-    "task": ("model", "optimizer", "data_spec"),
+    "model": ("input_size", "input_channels"),  # vector cores: input_size; spatial: channels
+    "task": ("model", "optimizer", "data_spec", "scheduler"),
     "task.head": ("in_features", "out_features"),
     "optimizer": ("params",),
+    "scheduler": ("optimizer", "total_steps"),  # total_steps: those that need it
     "trainer": ("logger", "callbacks", "plugins"),
     "logger": (),
     "callbacks": (),
 }
+
+# Keys rnnlab reads itself at a config key, for what it builds around the component there (the
+# model's frame encoder and decoder): named by the class whose parameters they are. They are
+# allowed beside the ``_target_``'s parameters, follow that class's ``value_rules``, and are not
+# passed to the ``_target_``.
+ADAPTERS: dict[str, str] = {"model": "rnnlab.models.sequence_model.FrameAdapters"}
 
 
 def injected(key: str) -> tuple[str, ...]:

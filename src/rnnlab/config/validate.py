@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnlab.config.builder import check_config_keys
+from rnnlab.config.builder import adapter_class, check_config_keys
 from rnnlab.config.groups import GROUP_NAMES, injected
 from rnnlab.errors import ConfigError
 from rnnlab.values import (
@@ -105,6 +105,9 @@ def check_components(config: dict[str, Any]) -> None:
     for key, node in _components(config):
         cls = check_config_keys(node, key, provided=injected(key))
         check_rules(node, getattr(cls, "value_rules", {}), prefix=f"{key}.")
+        adapters = adapter_class(key)
+        if adapters is not None:
+            check_rules(node, adapters.value_rules, prefix=f"{key}.")
     for group, rules in THIRD_PARTY_RULES.items():
         node = config.get(group)
         if isinstance(node, dict):

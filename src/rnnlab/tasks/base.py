@@ -7,29 +7,36 @@ under torch's default ``weights_only=True``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 
-from rnnlab.config import build_from_config, import_target
+from rnnlab.config import build_from_config
 from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
-from rnnlab.models.frames import frame_size
+from rnnlab.models import SequenceModel
+from rnnlab.tasks.model import Output, build_model
+from rnnlab.tasks.schedules import lr_scheduler_config
 
 
 class SequenceTask(L.LightningModule):
     """Base of rnnlab's tasks. Subclasses call :meth:`save_hyperparameters` with primitives only.
 
-    ``model``, ``optimizer`` and ``head`` are config dicts with ``_target_`` (the core gets its
-    input size from ``data_spec``; the head gets ``in_features``/``out_features``).
+    ``model``, ``optimizer``, ``head`` and ``scheduler`` (optional) are config dicts with
+    ``_target_``; the task's :class:`SequenceModel` (``self.model``) is built from ``model`` for
+    the data's frames.
     """
+
+    # state-dict prefixes of checkpoints written before SequenceModel -> where they live now
+    legacy_prefixes: ClassVar[dict[str, str]] = {"core.": "model.core."}
 
     def __init__(self, data_spec: dict[str, Any]) -> None:
         super().__init__()
         self.spec = DataSpec(**data_spec)
+        self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     def check_data(self, spec: DataSpec) -> None:
         """Raise :class:`ConfigError` when data of ``spec`` cannot feed this task.
@@ -43,8 +50,15 @@ class SequenceTask(L.LightningModule):
                 "data.canvas_size), or train a model for this data."
             )
 
-    def build_core(self, model: dict[str, Any]) -> nn.Module:
-        return build_core(model, self.spec.frame_shape)
+    def build_model(
+        self, model: dict[str, Any], output: Output, head: dict[str, Any] | None = None
+    ) -> SequenceModel:
+        return build_model(model, self.spec.frame_shape, output, head)
+
+    @property
+    def core(self) -> nn.Module:
+        """The recurrent core of :attr:`model`."""
+        return self.model.core
 
     @staticmethod
     def build_head(head: dict[str, Any], in_features: int, out_features: int) -> nn.Module:
@@ -52,8 +66,18 @@ class SequenceTask(L.LightningModule):
             head, "task.head", in_features=in_features, out_features=out_features
         )
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return build_from_config(self.hparams["optimizer"], "optimizer", params=self.parameters())
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
+        optimizer = build_from_config(
+            self.hparams["optimizer"], "optimizer", params=self.parameters()
+        )
+        scheduler = self.hparams.get("scheduler")
+        if not scheduler:
+            return optimizer
+        steps = self.trainer.estimated_stepping_batches
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": lr_scheduler_config(scheduler, optimizer, steps),
+        }
 
     @property
     def tensorboard(self) -> Any | None:
@@ -75,16 +99,12 @@ class SequenceTask(L.LightningModule):
         return not self.trainer.sanity_checking
 
 
-def build_core(model: dict[str, Any], frame_shape: tuple[int, int, int]) -> nn.Module:
-    """Build the core described by the ``model`` config for frames of ``frame_shape``.
-
-    The core's class says what it consumes (``frame_input``); dense cores get ``input_size``.
-    """
-    core_class = import_target(model.get("_target_"), "model")
-    frame_input = getattr(core_class, "frame_input", "vector")
-    if frame_input != "vector":
-        raise ConfigError(
-            f"model._target_={model['_target_']!r} declares frame_input={frame_input!r}; "
-            "this version of rnnlab feeds cores flattened frames only (frame_input='vector')."
-        )
-    return build_from_config(model, "model", input_size=frame_size(frame_shape))
+def _rename_legacy_keys(
+    task: SequenceTask, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+) -> None:
+    """Load a checkpoint written before SequenceModel: rename its keys in place."""
+    for key in list(state_dict):
+        for old, new in task.legacy_prefixes.items():
+            if key.startswith(prefix + old):
+                state_dict[prefix + new + key[len(prefix + old) :]] = state_dict.pop(key)
+                break

@@ -9,7 +9,6 @@ import torch.nn.functional as F
 
 from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
-from rnnlab.models.frames import flatten_frames
 from rnnlab.tasks.base import SequenceTask
 from rnnlab.tasks.metrics import classification_metrics
 from rnnlab.values import Rule, one_of
@@ -20,7 +19,10 @@ POOLS = ("last", "mean")
 
 class FrameClassifier(SequenceTask):
     """Classify each frame (``target=per_frame``: logits ``(B, T, K)``) or each sequence
-    (``target=per_sequence``: the core's last output or its mean over time -> logits ``(B, K)``).
+    (``target=per_sequence``: the last features or their mean over time -> logits ``(B, K)``).
+
+    The model gives features ``(B, T, F)`` per frame (a vector core's outputs; a spatial core's
+    maps averaged over positions); the head maps them to logits.
 
     Labels ``(B, T)`` or ``(B,)``; for ``per_sequence`` on per-frame labels, the label of the last
     frame is the sequence's label. Loss: cross-entropy; metrics: accuracy and macro-F1.
@@ -36,6 +38,7 @@ class FrameClassifier(SequenceTask):
         head: dict[str, Any],
         target: Literal["per_frame", "per_sequence"] = "per_frame",
         pool: Literal["last", "mean"] = "last",
+        scheduler: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(data_spec)
         self.save_hyperparameters()
@@ -48,8 +51,8 @@ class FrameClassifier(SequenceTask):
         self.target, self.pool = target, pool
         self.num_classes = self.spec.num_classes
         self.check_data(self.spec)
-        self.core = self.build_core(model)
-        self.head = self.build_head(head, self.core.output_size, self.num_classes)
+        self.model = self.build_model(model, "features")
+        self.head = self.build_head(head, self.model.decoder.output_size, self.num_classes)
         self.train_metrics = classification_metrics(self.num_classes, "train/")
         # In checkpoints, so that a run resumed mid-epoch reports the epoch's accuracy in full.
         self.train_metrics.persistent(True)
@@ -76,9 +79,9 @@ class FrameClassifier(SequenceTask):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """``frames (B, T, C, H, W)`` -> logits ``(B, T, K)`` (per_frame) or ``(B, K)``."""
-        outputs, _ = self.core(flatten_frames(frames))  # (B, T, H)
+        outputs, _ = self.model(frames)  # (B, T, F)
         if self.target == "per_sequence":
-            outputs = outputs[:, -1] if self.pool == "last" else outputs.mean(dim=1)  # (B, H)
+            outputs = outputs[:, -1] if self.pool == "last" else outputs.mean(dim=1)  # (B, F)
         return self.head(outputs)
 
     def _targets(self, labels: torch.Tensor) -> torch.Tensor:

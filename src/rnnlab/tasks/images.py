@@ -1,4 +1,8 @@
-"""Images for TensorBoard: prediction strips (context / ground truth / prediction)."""
+"""Images for TensorBoard: prediction strips (context / truth / prediction / absolute error).
+
+Built on the device of the frames (a GPU run needs no copy per frame); the caller moves the one
+finished image to the CPU.
+"""
 
 from __future__ import annotations
 
@@ -16,23 +20,26 @@ def _row(frames: torch.Tensor, width: int, gap: int) -> torch.Tensor:
 def prediction_strip(
     context: torch.Tensor, truth: torch.Tensor, prediction: torch.Tensor, gap: int = 2
 ) -> torch.Tensor:
-    """One image ``(C, 3*H + 2*gap, W')`` for one sequence: a row each for the context frames
-    ``(Tc, C, H, W)``, the true future ``(Tp, C, H, W)`` and the predicted future, in [0, 1]."""
+    """One image ``(C, 4*H + 3*gap, W')`` for one sequence: a row each for the context frames
+    ``(Tc, C, H, W)``, the true future ``(Tp, C, H, W)``, the predicted future and the absolute
+    error ``|truth - prediction|``, in [0, 1]."""
     step = context.shape[-1] + gap
     width = max(context.shape[0], truth.shape[0]) * step
-    rows = [_row(frames.clamp(0, 1), width, gap) for frames in (context, truth, prediction)]
-    separator = torch.ones(rows[0].shape[0], gap, width, dtype=rows[0].dtype)
-    return torch.cat([rows[0], separator, rows[1], separator, rows[2]], dim=1)
+    error = (truth - prediction.clamp(0, 1)).abs()  # (Tp, C, H, W)
+    rows = [_row(frames.clamp(0, 1), width, gap) for frames in (context, truth, prediction, error)]
+    separator = rows[0].new_ones(rows[0].shape[0], gap, width)  # (C, gap, W')
+    parts = [piece for row in rows for piece in (row, separator)][:-1]
+    return torch.cat(parts, dim=1)
 
 
 def prediction_strips(
     context: torch.Tensor, truth: torch.Tensor, prediction: torch.Tensor, gap: int = 2
 ) -> torch.Tensor:
     """Strips of a batch stacked top to bottom: ``(N, Tc|Tp, C, H, W)`` inputs -> one image
-    ``(C, N*(3*H + 2*gap) + (N-1)*3*gap, W')`` in [0, 1], black bands between sequences."""
+    ``(C, N*(4*H + 3*gap) + (N-1)*3*gap, W')`` in [0, 1], black bands between sequences."""
     strips = [
         prediction_strip(c, t, p, gap) for c, t, p in zip(context, truth, prediction, strict=True)
     ]
-    band = torch.zeros(strips[0].shape[0], 3 * gap, strips[0].shape[-1], dtype=strips[0].dtype)
+    band = strips[0].new_zeros(strips[0].shape[0], 3 * gap, strips[0].shape[-1])
     parts = [piece for strip in strips for piece in (strip, band)][:-1]
     return torch.cat(parts, dim=1)

@@ -1,9 +1,17 @@
 """Next-frame generation (Moving-MNIST protocol: ``context_frames`` in, ``predict_frames`` out).
 
-Training uses teacher forcing: the core reads true frames ``0..n-2`` and predicts frames ``1..n-1``
-(``n = context_frames + predict_frames``). Validation and test roll out autoregressively: the core
-reads the context, predicts the next frame, and is fed its own predictions for the remaining
-``predict_frames - 1`` steps.
+Training uses teacher forcing: the model reads true frames ``0..n-2`` and predicts frames
+``1..n-1`` (``n = context_frames + predict_frames``). With ``scheduled_sampling.steps > 0`` each
+input frame after the context is, per sequence, the true frame with a probability that decays
+linearly from 1 to ``scheduled_sampling.end`` over that many optimizer steps, else the model's own
+prediction of it. Validation and test roll out autoregressively: the model reads the context,
+predicts the next frame, and is fed its own predictions for the remaining ``predict_frames - 1``
+steps.
+
+What the losses cover: ``train/loss`` is the loss over the ``n - 1`` next-frame predictions
+``1..n-1`` (context frames included, one step ahead of true or sampled inputs); ``val/loss`` and
+``test/loss`` cover only the ``predict_frames`` frames of the rollout, predicted from the context
+alone, like ``*/mse_per_frame``.
 """
 
 from __future__ import annotations
@@ -15,21 +23,24 @@ import torch.nn.functional as F
 
 from rnnlab.data.base import DataSpec
 from rnnlab.errors import ConfigError
-from rnnlab.models.frames import flatten_frames, frame_size, unflatten_frames
 from rnnlab.tasks.base import SequenceTask
 from rnnlab.tasks.images import prediction_strips
 from rnnlab.tasks.metrics import mae_per_frame, mse_per_frame
-from rnnlab.values import NON_NEGATIVE_INT, POSITIVE_INT, Rule, one_of
+from rnnlab.values import NON_NEGATIVE_INT, POSITIVE_INT, Rule, is_number, one_of
 
-LOSSES = ("mse", "bce")
+LOSSES = ("mse", "bce", "l1")
 ACTIVATIONS = ("sigmoid", "tanh", "identity")
+SAMPLING_KEYS = ("steps", "end")
+PROBABILITY = Rule(lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
 
 
 class NextFramePredictor(SequenceTask):
-    """Predict the next frames of a video from a recurrent core and a dense decoder head.
+    """Predict the next frames of a video with the task's ``SequenceModel`` (any core; the decoder
+    gives raw frames: a dense head for vector cores, a convolutional read-out for spatial ones).
 
-    ``loss=mse`` compares ``output_activation(head(h))`` with the frames; ``loss=bce`` treats the
-    head's outputs as logits (for binary-like frames; predictions are their sigmoid). Predicted
+    ``loss=mse`` (or ``l1``) compares ``output_activation(raw)`` with the frames; ``loss=bce``
+    treats the raw outputs as logits (for binary-like frames; predictions are their sigmoid). Which
+    frames ``train/loss`` and ``val/loss`` cover: see the module docstring. Predicted
     frames are clipped to [0, 1], the range of real frames. Metrics: MSE and MAE per frame (summed
     over the pixels of a frame, averaged over frames and sequences), and two trivial baselines
     logged once per stage: copy the last context frame, and a blank frame.
@@ -41,6 +52,12 @@ class NextFramePredictor(SequenceTask):
         "image_samples": NON_NEGATIVE_INT,
         "loss": one_of(*LOSSES),
         "output_activation": one_of(*ACTIVATIONS),
+        "scheduled_sampling.steps": NON_NEGATIVE_INT,
+        "scheduled_sampling.end": PROBABILITY,
+    }
+    legacy_prefixes: ClassVar[dict[str, str]] = {
+        "core.": "model.core.",
+        "head.": "model.decoder.head.",
     }
 
     def __init__(
@@ -51,9 +68,11 @@ class NextFramePredictor(SequenceTask):
         head: dict[str, Any],
         context_frames: int = 10,
         predict_frames: int = 10,
-        loss: Literal["mse", "bce"] = "mse",
+        loss: Literal["mse", "bce", "l1"] = "mse",
         output_activation: Literal["sigmoid", "tanh", "identity"] = "sigmoid",
         image_samples: int = 4,
+        scheduled_sampling: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(data_spec)
         self.save_hyperparameters()
@@ -66,17 +85,24 @@ class NextFramePredictor(SequenceTask):
             )
         if loss == "bce" and output_activation != "sigmoid":
             raise ConfigError(
-                f"task.loss=bce reads the head's outputs as logits, so "
+                f"task.loss=bce reads the decoder's outputs as logits, so "
                 f"task.output_activation={output_activation!r} cannot apply. "
                 "Use task.output_activation=sigmoid with bce, or task.loss=mse."
             )
         self.context_frames, self.predict_frames = context_frames, predict_frames
         self.loss_name, self.output_activation = loss, output_activation
         self.image_samples = image_samples
+        sampling = dict(scheduled_sampling or {})
+        unknown = sorted(set(sampling) - set(SAMPLING_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"task.scheduled_sampling.{unknown[0]} is not a key of scheduled sampling. "
+                f"Allowed keys: {', '.join(SAMPLING_KEYS)}."
+            )
+        self.sampling_steps, self.sampling_end = sampling.get("steps", 0), sampling.get("end", 0.0)
         self.frame_shape = self.spec.frame_shape
         self.check_data(self.spec)
-        self.core = self.build_core(model)
-        self.head = self.build_head(head, self.core.output_size, frame_size(self.frame_shape))
+        self.model = self.build_model(model, "frames", head)
         self._baselines_logged: set[str] = set()
 
     def check_data(self, spec: DataSpec) -> None:
@@ -90,47 +116,81 @@ class NextFramePredictor(SequenceTask):
                 "Lower them or use longer sequences (e.g. data.seq_len)."
             )
 
+    @property
+    def head(self) -> torch.nn.Module | None:
+        """The dense head that starts a vector core's frame decoder (``None`` for spatial cores)."""
+        return getattr(self.model.decoder, "head", None)
+
     def decode(self, outputs: torch.Tensor) -> torch.Tensor:
-        """Core outputs ``(B, T, H)`` -> raw frame outputs ``(B, T, C, H, W)`` (logits for bce)."""
-        return unflatten_frames(self.head(outputs), self.frame_shape)
+        """Core outputs ``(B, T, ...)`` -> raw frames ``(B, T, C, H, W)`` (logits for bce)."""
+        return self.model.decode(outputs)
 
     def activate(self, raw: torch.Tensor) -> torch.Tensor:
-        """Raw head outputs -> frames as the loss sees them (before clipping)."""
+        """Raw decoder outputs -> frames as the loss sees them (before clipping)."""
         if self.output_activation == "sigmoid" or self.loss_name == "bce":
             return torch.sigmoid(raw)
         return torch.tanh(raw) if self.output_activation == "tanh" else raw
 
     def to_frames(self, raw: torch.Tensor) -> torch.Tensor:
-        """Raw head outputs -> predicted frames clipped to [0, 1]."""
+        """Raw decoder outputs -> predicted frames clipped to [0, 1]."""
         return self.activate(raw).clamp(0.0, 1.0)
 
     def loss_fn(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.loss_name == "bce":
             return F.binary_cross_entropy_with_logits(raw, target)
+        if self.loss_name == "l1":
+            return F.l1_loss(self.activate(raw), target)
         return F.mse_loss(self.activate(raw), target)
 
     def rollout(self, context: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Autoregressive prediction: ``context (B, Tc, C, H, W)`` -> ``steps`` frames.
 
         Returns ``(frames, raw)``, both ``(B, steps, C, H, W)``: predicted frames in [0, 1] (each
-        fed back as the next input) and the raw head outputs (for the loss).
+        fed back as the next input) and the raw decoder outputs (for the loss).
         """
-        outputs, state = self.core(flatten_frames(context))  # (B, Tc, H)
-        raw = [self.decode(outputs[:, -1:])]  # (B, 1, C, H, W)
+        outputs, state = self.model.recur(context)  # (B, Tc, ...)
+        raw = [self.decode(outputs[:, -1:])[:, 0]]  # (B, C, H, W): frame Tc
         for _ in range(steps - 1):
-            outputs, state = self.core(flatten_frames(self.to_frames(raw[-1])), state)
-            raw.append(self.decode(outputs))
-        raw_all = torch.cat(raw, dim=1)
+            frame, state = self.model.step(self.to_frames(raw[-1]), state)  # (B, C, H, W)
+            raw.append(frame)
+        raw_all = torch.stack(raw, dim=1)  # (B, steps, C, H, W)
         return self.to_frames(raw_all), raw_all
 
     def forward(self, context: torch.Tensor, steps: int | None = None) -> torch.Tensor:
         """``context (B, Tc, C, H, W)`` -> predicted frames ``(B, steps, C, H, W)``."""
         return self.rollout(context, steps or self.predict_frames)[0]
 
+    @property
+    def teacher_forcing(self) -> float:
+        """The probability of feeding a true frame after the context at the current step."""
+        if self.sampling_steps == 0:
+            return 1.0
+        done = min(self.global_step / self.sampling_steps, 1.0)
+        return 1.0 - done * (1.0 - self.sampling_end)
+
+    def sampled_forcing(self, frames: torch.Tensor, probability: float) -> torch.Tensor:
+        """Raw predictions ``(B, n-1, C, H, W)`` of frames ``1..n-1`` of ``frames (B, n, ...)``:
+        the context is read as it is; each later input is, per sequence, the true frame with
+        ``probability``, else the model's prediction of it."""
+        raw, state = self.model(frames[:, : self.context_frames])  # (B, Tc, C, H, W)
+        predictions, previous = [raw], raw[:, -1]  # previous: (B, C, H, W)
+        for t in range(self.context_frames, frames.shape[1] - 1):
+            keep = torch.rand(frames.shape[0], device=frames.device) < probability  # (B,)
+            keep = keep.view(-1, *[1] * (frames.dim() - 2))  # (B, 1, 1, 1)
+            inputs = torch.where(keep, frames[:, t], self.to_frames(previous))  # (B, C, H, W)
+            previous, state = self.model.step(inputs, state)
+            predictions.append(previous.unsqueeze(1))
+        return torch.cat(predictions, dim=1)
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         frames = batch["frames"][:, : self.context_frames + self.predict_frames]
-        outputs, _ = self.core(flatten_frames(frames[:, :-1]))  # (B, n-1, H)
-        loss = self.loss_fn(self.decode(outputs), frames[:, 1:])
+        probability = self.teacher_forcing
+        if probability < 1.0:
+            raw = self.sampled_forcing(frames, probability)
+            self.log("train/teacher_forcing", probability, batch_size=frames.shape[0])
+        else:
+            raw, _ = self.model(frames[:, :-1])  # (B, n-1, C, H, W): teacher forcing
+        loss = self.loss_fn(raw, frames[:, 1:])
         self.log("train/loss", loss, prog_bar=True, batch_size=frames.shape[0])
         return loss
 

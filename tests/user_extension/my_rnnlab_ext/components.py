@@ -29,6 +29,31 @@ class LeakyIntegrator(nn.Module):
         return torch.stack(outputs, dim=1), h  # (B, T, H), (B, H)
 
 
+class LeakyConv(nn.Module):
+    """A user's spatial core: h_t = (1 - a) h_{t-1} + a tanh(conv(x_t)), over maps (B, T, C, H, W).
+
+    rnnlab feeds it patches of the frames (model.patch_size) and reads its maps out with a
+    convolution (next_frame) or averages them over positions (classify).
+    """
+
+    frame_input = "spatial"
+
+    def __init__(self, input_channels: int, hidden_channels: int, leak: float = 0.5) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(input_channels, hidden_channels, kernel_size=3, padding=1)
+        self.leak = leak
+        self.output_channels = hidden_channels
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None):
+        b, _, _, height, width = x.shape  # (B, T, C, H, W)
+        h = x.new_zeros(b, self.output_channels, height, width) if state is None else state
+        outputs = []
+        for t in range(x.shape[1]):
+            h = (1 - self.leak) * h + self.leak * torch.tanh(self.conv(x[:, t]))
+            outputs.append(h)
+        return torch.stack(outputs, dim=1), h  # (B, T, C_h, H, W), (B, C_h, H, W)
+
+
 class BlinkingSquares(SequenceDataModule):
     """A user's dataset: a square that blinks with a period of 2 or 3 frames; label = period - 2."""
 
