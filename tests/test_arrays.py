@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from rnnlab.data.sources.arrays import ArraysDataModule
+from rnnlab.data.spec import frames_to_float
 from tests.data_makers import sequences
 
 
@@ -70,8 +71,8 @@ def test_uint8_frames_are_scaled_to_unit_range_on_the_device_and_floats_pass(tmp
     floats = ArraysDataModule(
         path=save(tmp_path / "f.npy", as_float), batch_size=10, test_fraction=0.5
     )
-    a = uint8.on_after_batch_transfer(all_sequences(uint8, "test"), 0)["frames"]
-    b = floats.on_after_batch_transfer(all_sequences(floats, "test"), 0)["frames"]
+    a = frames_to_float(all_sequences(uint8, "test")["frames"])
+    b = frames_to_float(all_sequences(floats, "test")["frames"])
     assert a.dtype == b.dtype == torch.float32
     assert torch.allclose(a, b) and a.max() == 1.0
 
@@ -138,20 +139,22 @@ def test_separate_val_and_test_files(tmp_path):
     assert module.spec.num_classes == 2
 
 
-def test_training_order_is_reshuffled_every_epoch_and_reproducible(tmp_path):
+def test_training_order_is_reshuffled_every_epoch_and_fixed_by_seed_and_epoch(tmp_path):
     path = save(tmp_path / "x.npy", sequences(40, t=2))
     labels = save(tmp_path / "y.npy", np.arange(40))
 
-    def epochs(seed: int) -> list[list[int]]:
+    def first_batch(seed: int, epoch: int) -> list[int]:
         loader = ArraysDataModule(
             path=path, labels=labels, seed=seed, batch_size=8
         ).train_dataloader()
-        return [next(iter(loader))["labels"].tolist() for _ in range(2)]
+        loader.sampler.set_epoch(epoch)  # as Lightning does at every epoch start
+        return next(iter(loader))["labels"].tolist()
 
-    first, second = epochs(seed=5)
+    first, second = first_batch(seed=5, epoch=0), first_batch(seed=5, epoch=1)
     assert set(first) != set(second)
-    assert epochs(seed=5) == [first, second]
-    assert epochs(seed=6) != [first, second]
+    # a fresh loader (a resumed run) reads epoch 1 as the first loader did
+    assert first_batch(seed=5, epoch=1) == second
+    assert first_batch(seed=6, epoch=0) != first
 
 
 def test_memory_mapped_frames_are_pickled_by_file_name(tmp_path):

@@ -57,7 +57,7 @@ def test_combination_builds_and_runs_a_batch(compose_config, tiny_data, model, t
     )
     datamodule = build_datamodule(cfg.data)
     module = build_task(cfg, datamodule.spec)
-    batch = datamodule.on_after_batch_transfer(next(iter(datamodule.train_dataloader())), 0)
+    batch = module.prepare_batch(next(iter(datamodule.train_dataloader())))
     assert batch["frames"].dtype == torch.float32 and batch["frames"].dim() == 5
     assert module.core.cell == model
     if task == "classify":

@@ -17,8 +17,8 @@ def test_sklearn_digits_are_8_rows_of_8_pixels_with_one_label_per_sequence():
     spec = module.spec
     assert (spec.seq_len, spec.channels, spec.height, spec.width) == (8, 1, 1, 8)
     assert (spec.num_classes, spec.label_level) == (10, "per_sequence")
-    batch = module.on_after_batch_transfer(first_batch(module.train_dataloader()), 0)
-    assert batch["frames"].shape == (16, 8, 1, 1, 8) and batch["frames"].dtype == torch.float32
+    batch = first_batch(module.train_dataloader())
+    assert batch["frames"].shape == (16, 8, 1, 1, 8) and batch["frames"].dtype == torch.uint8
     assert batch["labels"].shape == (16,) and batch["labels"].dtype == torch.int64
 
 
@@ -53,11 +53,12 @@ def test_permutation_is_fixed_by_its_own_seed_not_the_run_seed():
     assert not torch.equal(a, permuted(permutation_seed=1))
 
 
-def test_training_order_is_reshuffled_every_epoch_and_reproducible():
-    def epochs(seed: int) -> list[torch.Tensor]:
+def test_training_order_is_reshuffled_every_epoch_and_fixed_by_seed_and_epoch():
+    def first_labels(seed: int, epoch: int) -> torch.Tensor:
         loader = DigitRowsDataModule(digits="sklearn", seed=seed, batch_size=32).train_dataloader()
-        return [first_batch(loader)["labels"] for _ in range(2)]
+        loader.sampler.set_epoch(epoch)  # as Lightning does at every epoch start
+        return first_batch(loader)["labels"]
 
-    first, second = epochs(seed=3)
+    first, second = first_labels(seed=3, epoch=0), first_labels(seed=3, epoch=1)
     assert not torch.equal(first, second)
-    assert all(torch.equal(x, y) for x, y in zip(epochs(seed=3), [first, second], strict=True))
+    assert torch.equal(first_labels(seed=3, epoch=1), second)  # a fresh loader: a resumed run

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from rnnlab.data.sources.frames_dir import FramesDirDataModule
+from rnnlab.data.spec import frames_to_float
 from tests.data_makers import sequences, write_frames_dir
 
 
@@ -30,7 +31,7 @@ def test_batches_are_uint8_frames_scaled_on_the_device(tmp_path):
     batch = next(iter(module.train_dataloader()))
     assert batch["frames"].shape == (4, 3, 1, 16, 16) and batch["frames"].dtype == torch.uint8
     assert "labels" not in batch and module.spec.num_classes is None
-    assert module.on_after_batch_transfer(batch, 0)["frames"].max() == 1.0
+    assert frames_to_float(batch["frames"]).max() == 1.0
 
 
 def test_rgb_images_as_grayscale_or_rgb(tmp_path):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from rnnlab.data.readers.digits import load_digits, split_digits
+from rnnlab.data.readers.digits import DigitImages, load_digits, split_digits
 from rnnlab.data.sources.moving_digits import (
     MovingDigitsDataModule,
     direction_sector,
     generate_moving_digits,
 )
+from rnnlab.data.spec import frames_to_float
 
 
 def small_module(**overrides) -> MovingDigitsDataModule:
@@ -31,10 +32,11 @@ def first_batch(loader) -> dict[str, torch.Tensor]:
 
 def test_default_batches_follow_the_moving_mnist_protocol():
     module = MovingDigitsDataModule(train_size=4, batch_size=4)
-    batch = module.on_after_batch_transfer(first_batch(module.train_dataloader()), 0)
-    assert batch["frames"].shape == (4, 20, 1, 64, 64)
-    assert batch["frames"].dtype == torch.float32
-    assert batch["frames"].min() >= 0.0 and batch["frames"].max() <= 1.0
+    batch = first_batch(module.train_dataloader())
+    frames = frames_to_float(batch["frames"])  # as the task scales them on the device
+    assert frames.shape == (4, 20, 1, 64, 64)
+    assert frames.dtype == torch.float32
+    assert frames.min() >= 0.0 and frames.max() <= 1.0
     assert batch["labels"].shape == (4, 20)
     assert module.spec.frame_shape == (1, 64, 64)
 
@@ -80,12 +82,36 @@ def test_val_and_test_digits_are_disjoint_from_training_digits():
     assert len(pools["train"]) == 4000
 
 
-def test_first_digit_is_the_leftmost_in_the_first_frame():
+def offset_ink_digits() -> DigitImages:
+    """Two 28x28 'digits' whose ink sits far from their box's left edge or right at it:
+    class 3 is ink value 100 in columns 20..27 from row 5, class 7 is ink 200 in columns 0..5 from
+    row 10."""
+    images = torch.zeros(2, 28, 28, dtype=torch.uint8)
+    images[0, 5:21, 20:28] = 100
+    images[1, 10:16, 0:6] = 200
+    return DigitImages(images, torch.tensor([3, 7]))
+
+
+def test_first_digit_is_the_one_whose_ink_is_leftmost_in_the_first_frame():
+    pool = offset_ink_digits()
+    generator = torch.Generator().manual_seed(3)
+    out = generate_moving_digits(pool, 300, 2, 64, 2, (3.6, 3.6), generator)
+    frame = out["frames"][:, 0, 0]  # (N, H, W) first frames
+    class_of_value = {100: 3, 200: 7}
+    for i in range(len(frame)):
+        column = int((frame[i] > 0).any(dim=0).nonzero()[0])  # leftmost inked column
+        inked = frame[i, :, column].nonzero()[:, 0]  # its inked rows
+        # the digit whose ink starts there (ties: the one whose ink starts higher up)
+        expected = class_of_value[int(frame[i, inked[0], column])]
+        assert int(out["digit"][i]) == expected, f"sequence {i}"
+    # the boxes' corners often order the digits the other way round
+    x0 = out["position"][:, :, 0, 0]  # (N, K) x of each box in frame 0
+    assert (x0[:, 0] > x0[:, 1]).float().mean() > 0.1
+
+
+def test_first_digits_pixels_are_drawn_where_its_position_says():
     pool = load_digits("mnist5k", 28)
     out = generate_moving_digits(pool, 200, 3, 64, 2, (3.6, 3.6), torch.Generator().manual_seed(3))
-    x0 = out["position"][:, :, 0, 0]  # (N, K) x of each digit in frame 0
-    assert (x0[:, 0] <= x0[:, 1]).all()
-    # the first digit's pixels are drawn where its position says
     n = torch.arange(200)
     x, y = out["position"][n, 0, 0, 0], out["position"][n, 0, 0, 1]
     window = torch.stack([out["frames"][i, 0, 0, y[i] : y[i] + 28, x[i] : x[i] + 28] for i in n])
@@ -120,7 +146,7 @@ def test_sklearn_digits_are_upsampled_to_the_digit_size():
 
 def test_blank_frame_baseline_beats_copy_last_on_the_standard_protocol():
     module = MovingDigitsDataModule(test_size=200, batch_size=200)
-    frames = module.on_after_batch_transfer(first_batch(module.test_dataloader()), 0)["frames"]
+    frames = frames_to_float(first_batch(module.test_dataloader())["frames"])
     context, target = frames[:, :10], frames[:, 10:]
     blank = target.square().flatten(2).sum(-1).mean()
     copy_last = (target - context[:, -1:]).square().flatten(2).sum(-1).mean()

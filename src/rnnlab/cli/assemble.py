@@ -6,17 +6,19 @@ import lightning as L
 from omegaconf import DictConfig
 
 from rnnlab.config import build_from_config, to_primitive
-from rnnlab.data.base import DataSpec, SequenceDataModule
+from rnnlab.data.spec import DataSpec
 from rnnlab.errors import ConfigError
 
 
-def build_datamodule(data: DictConfig | dict) -> SequenceDataModule:
-    """The data module described by the ``data`` config group."""
+def build_datamodule(data: DictConfig | dict) -> L.LightningDataModule:
+    """The data module described by the ``data`` config group: one of rnnlab's sources or any
+    ``LightningDataModule`` (its spec is then inferred from a batch: :mod:`rnnlab.data.spec`)."""
     datamodule = build_from_config(to_primitive(data), "data")
-    if not isinstance(getattr(datamodule, "spec", None), DataSpec):
+    if not isinstance(datamodule, L.LightningDataModule):
         raise ConfigError(
-            f"data._target_={type(datamodule).__qualname__} has no `spec` property returning a "
-            "DataSpec; subclass rnnlab.data.SequenceDataModule (README: adding your own dataset)."
+            f"data._target_={data['_target_']!r} built a {type(datamodule).__qualname__}, not a "
+            "lightning.pytorch.LightningDataModule. Point data._target_ at a LightningDataModule "
+            "(README: adding your own dataset)."
         )
     return datamodule
 

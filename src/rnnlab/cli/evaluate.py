@@ -22,6 +22,7 @@ from rnnlab.cli.assemble import build_datamodule
 from rnnlab.cli.console import console, metrics_table, quiet_third_party_noise
 from rnnlab.config import CONFIG_DIR, import_target, to_primitive
 from rnnlab.config.validate import validate_config
+from rnnlab.data.spec import data_spec
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.run.results import scalar_metrics
 from rnnlab.run.trainer import build_trainer
@@ -82,7 +83,7 @@ def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
     task = task_class(**checkpoint["hyper_parameters"])
     task.load_state_dict(checkpoint["state_dict"])
     datamodule = build_datamodule(data_cfg)
-    task.check_data(datamodule.spec)
+    task.check_data(data_spec(datamodule, "test", num_classes=task.spec.num_classes))
 
     trainer = build_trainer(cfg)
     results = trainer.test(task, datamodule=datamodule, verbose=False)

@@ -40,6 +40,7 @@ def train(cfg: DictConfig) -> float | None:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from rnnlab.cli.assemble import build_datamodule, build_task
+    from rnnlab.data.spec import data_spec
     from rnnlab.run.callbacks import Interrupted, run_callbacks
     from rnnlab.run.directory import check_free_space, plan_resume, resume_step
     from rnnlab.run.pruning import TrialPruned, pruning_callbacks
@@ -72,7 +73,7 @@ def train(cfg: DictConfig) -> float | None:
         L.seed_everything(cfg.seed, workers=True, verbose=False)
         # 1. data, 2. task around the core, 3. trainer with logger and callbacks
         datamodule = build_datamodule(cfg.data)
-        task = build_task(cfg, datamodule.spec)
+        task = build_task(cfg, data_spec(datamodule))
         check_free_space(run_dir, sum(p.numel() for p in task.parameters()))
         callbacks = run_callbacks(run_dir, record.data)
         extra = [*callbacks.all, *pruning_callbacks(cfg.monitor.metric)]  # [] outside a search

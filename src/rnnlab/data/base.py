@@ -1,57 +1,26 @@
-"""The shape every data source delivers, and the LightningDataModule base they share.
+"""The LightningDataModule base of rnnlab's own sources: a declared :class:`DataSpec`, one
+resumable training loader, plain validation/test loaders.
 
-Every batch is a dict: ``frames (B, T, C, H, W)`` float32 in [0, 1] once on the device (sources may
-hand ``uint8`` frames to the DataLoader; :meth:`SequenceDataModule.on_after_batch_transfer` scales
-them after the transfer, which moves 4x fewer bytes), and for labelled data ``labels`` of shape
-``(B, T)`` (per-frame labels) or ``(B,)`` (per-sequence labels), int64.
+Every batch is a dict: ``frames (B, T, C, H, W)`` (``uint8`` in 0..255, scaled to float32 in
+[0, 1] by the task once on the device, which moves 4x fewer bytes; or float32 in [0, 1]) and, for
+labelled data, ``labels`` of shape ``(B, T)`` (per-frame labels) or ``(B,)`` (per-sequence labels),
+int64. A user's plain LightningDataModule needs none of this: :mod:`rnnlab.data.spec` infers its
+spec from a batch.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from rnnlab.data.sampling import EpochSampler, ResumableLoader
+from rnnlab.data.spec import DataSpec, LabelLevel, frames_to_float
 from rnnlab.values import NON_NEGATIVE_INT, POSITIVE_INT, Rule
 
-LabelLevel = Literal["per_frame", "per_sequence"]
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What a task needs to know about the data to build itself, as primitives.
-
-    ``label_level`` is ``"per_frame"`` when labels are ``(B, T)``, ``"per_sequence"`` when they are
-    ``(B,)``, ``None`` for unlabelled data; ``num_classes`` is ``None`` for unlabelled data.
-    ``source`` names the file or folder the sequences come from (``None`` for generated data), so
-    that messages about the data can point at it.
-    """
-
-    channels: int
-    height: int
-    width: int
-    seq_len: int
-    num_classes: int | None = None
-    label_level: LabelLevel | None = None
-    source: str | None = None
-
-    @property
-    def frame_shape(self) -> tuple[int, int, int]:
-        """``(C, H, W)`` of one frame."""
-        return (self.channels, self.height, self.width)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def frames_to_float(frames: torch.Tensor) -> torch.Tensor:
-    """``uint8`` frames in 0..255 to float32 in [0, 1]; float frames pass through as float32."""
-    if frames.dtype == torch.uint8:
-        return frames.float().div_(255.0)
-    return frames.float()
+__all__ = ["DataSpec", "LabelLevel", "SequenceDataModule", "frames_to_float"]
 
 
 class SequenceDataModule(L.LightningDataModule):
@@ -85,19 +54,26 @@ class SequenceDataModule(L.LightningDataModule):
             "pin_memory": torch.cuda.is_available(),
         }
 
-    def seeded_loader(
-        self, dataset: Dataset, shuffle: bool, seed: int, **kwargs: Any
-    ) -> DataLoader:
-        """A DataLoader over ``dataset``; shuffled, it takes a new order every epoch and the same
-        orders for the same ``seed``."""
-        return DataLoader(
+    def train_loader(
+        self, dataset: Dataset, seed: int, offset_by_epoch: bool = False, **kwargs: Any
+    ) -> ResumableLoader:
+        """The training DataLoader over ``dataset``: a new order every epoch, fixed by ``seed`` and
+        the epoch, resumable mid-epoch (:mod:`rnnlab.data.sampling`). ``kwargs`` go to the
+        DataLoader (``collate_fn``, ``batch_size=None`` for datasets whose items are batches)."""
+        sampler = EpochSampler(
+            dataset, seed=seed, shuffle=not offset_by_epoch, offset_by_epoch=offset_by_epoch
+        )
+        return ResumableLoader(
             dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(seed) if shuffle else None,
-            **kwargs,
+            progress=self.training_progress,
+            sampler=sampler,
+            **{"batch_size": self.batch_size, **kwargs},
             **self.loader_kwargs(),
         )
+
+    def eval_loader(self, dataset: Dataset, **kwargs: Any) -> DataLoader:
+        """A validation/test DataLoader over ``dataset``, in order."""
+        return DataLoader(dataset, batch_size=self.batch_size, **kwargs, **self.loader_kwargs())
 
     def training_progress(self) -> tuple[int, int]:
         """``(epoch, training batches done in it)`` as the attached Trainer's loop reports them."""
@@ -105,7 +81,3 @@ class SequenceDataModule(L.LightningDataModule):
         if trainer is None:
             return (0, 0)
         return (trainer.current_epoch, trainer.fit_loop.epoch_loop.batch_progress.current.processed)
-
-    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
-        batch["frames"] = frames_to_float(batch["frames"])
-        return batch

@@ -262,19 +262,18 @@ class ArraySplitsDataModule(SequenceDataModule):
             source=train.source,
         )
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _dataset(self, split: str) -> SplitSequences:
         part = self.splits[split]
-        dataset = SplitSequences(part.array, part.rows)
-        return self.seeded_loader(dataset, shuffle, self.seed, collate_fn=keep_batch)
+        return SplitSequences(part.array, part.rows)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self.train_loader(self._dataset("train"), self.seed, collate_fn=keep_batch)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self.eval_loader(self._dataset("val"), collate_fn=keep_batch)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self.eval_loader(self._dataset("test"), collate_fn=keep_batch)
 
 
 def check_compatible(main: SequenceArray, other: SequenceArray) -> None:

@@ -15,8 +15,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
 
 from rnnlab.config import build_from_config
-from rnnlab.data.base import DataSpec
-from rnnlab.errors import ConfigError
+from rnnlab.data.spec import DataSpec, batch_dict, check_label_range, class_path, frames_to_float
+from rnnlab.errors import ConfigError, DataError
 from rnnlab.models import SequenceModel
 from rnnlab.tasks.model import Output, build_model
 from rnnlab.tasks.schedules import lr_scheduler_config
@@ -49,6 +49,39 @@ class SequenceTask(L.LightningModule):
                 f"{spec.frame_shape}. Configure the data to the model's frame size (e.g. "
                 "data.canvas_size), or train a model for this data."
             )
+
+    @property
+    def data_source(self) -> str:
+        """What the batches come from, for messages: the data module's class, else the spec's
+        source."""
+        datamodule = getattr(self._trainer, "datamodule", None)
+        if datamodule is not None:
+            return class_path(datamodule)
+        return self.spec.source or "the data"
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> dict[str, torch.Tensor]:
+        """Every batch, still on the CPU: as a dict (from a ``(frames, labels)`` tuple too), checked
+        against the spec the model was built for (shapes, dtypes, label range)."""
+        source = self.data_source
+        batch = batch_dict(batch, source)
+        frames, labels = batch["frames"], batch.get("labels")
+        if tuple(frames.shape[2:]) != self.spec.frame_shape:
+            raise DataError(
+                f"{source} yielded frames of shape {tuple(frames.shape)}; the model was built for "
+                f"frames of (C, H, W) = {self.spec.frame_shape}, as (B, T, C, H, W). Every batch "
+                "needs the same frame shape."
+            )
+        if labels is not None and self.spec.num_classes and labels.device.type == "cpu":
+            check_label_range(labels, self.spec.num_classes, source)
+        return batch
+
+    def prepare_batch(self, batch: Any) -> dict[str, torch.Tensor]:
+        """A step's batch as ``{"frames": float32 (B, T, C, H, W) in [0, 1], "labels": ...}``.
+
+        ``uint8`` frames are scaled here, on the device (4x fewer bytes moved than float32).
+        """
+        batch = batch_dict(batch, self.data_source)  # a no-op for the dicts of the hook above
+        return {**batch, "frames": frames_to_float(batch["frames"])}
 
     def build_model(
         self, model: dict[str, Any], output: Output, head: dict[str, Any] | None = None

@@ -7,8 +7,8 @@ from typing import Any, ClassVar, Literal
 import torch
 import torch.nn.functional as F
 
-from rnnlab.data.base import DataSpec
-from rnnlab.errors import ConfigError
+from rnnlab.data.spec import DataSpec
+from rnnlab.errors import ConfigError, DataError
 from rnnlab.tasks.base import SequenceTask
 from rnnlab.tasks.metrics import classification_metrics
 from rnnlab.values import Rule, one_of
@@ -90,6 +90,12 @@ class FrameClassifier(SequenceTask):
         return labels
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        batch = self.prepare_batch(batch)
+        if "labels" not in batch:
+            raise DataError(
+                f"{self.data_source} yielded a batch without labels; task=classify needs them "
+                '({"frames": ..., "labels": ...} or (frames, labels)).'
+            )
         logits = self(batch["frames"])
         labels = self._targets(batch["labels"])
         flat_logits, flat_labels = logits.reshape(-1, self.num_classes), labels.reshape(-1)

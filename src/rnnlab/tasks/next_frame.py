@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 import torch
 import torch.nn.functional as F
 
-from rnnlab.data.base import DataSpec
+from rnnlab.data.spec import DataSpec
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import SequenceTask
 from rnnlab.tasks.images import prediction_strips
@@ -183,7 +183,7 @@ class NextFramePredictor(SequenceTask):
         return torch.cat(predictions, dim=1)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        frames = batch["frames"][:, : self.context_frames + self.predict_frames]
+        frames = self.prepare_batch(batch)["frames"][:, : self.context_frames + self.predict_frames]
         probability = self.teacher_forcing
         if probability < 1.0:
             raw = self.sampled_forcing(frames, probability)
@@ -195,7 +195,7 @@ class NextFramePredictor(SequenceTask):
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], batch_idx: int, stage: str) -> None:
-        frames = batch["frames"]
+        frames = self.prepare_batch(batch)["frames"]
         context = frames[:, : self.context_frames]
         target = frames[:, self.context_frames : self.context_frames + self.predict_frames]
         predicted, raw = self.rollout(context, self.predict_frames)

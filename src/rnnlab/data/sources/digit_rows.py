@@ -111,14 +111,11 @@ class DigitRowsDataModule(SequenceDataModule):
             label_level="per_sequence",
         )
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        return self.seeded_loader(self.datasets[split], shuffle, self.seed)
-
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self.train_loader(self.datasets["train"], self.seed)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self.eval_loader(self.datasets["val"])
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self.eval_loader(self.datasets["test"])

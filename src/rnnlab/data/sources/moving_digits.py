@@ -8,7 +8,8 @@ every digit. Generation is vectorised over whole batches (a loop over frames and
 deterministic given a seed.
 
 Labels (``label=digit|direction``) refer to the *first* digit, which is the leftmost one in the
-first frame (ties broken by the vertical position), so "first" is something a model can see:
+first frame: the digit whose ink reaches the leftmost column (ties broken by the row its ink starts
+at), whatever blank margin its 28x28 box has, so "first" is something a model can see:
 
 - ``digit``: its class, repeated per frame ``(B, T)``;
 - ``direction``: per frame, the direction in which it is moving at that frame, in 8 sectors of
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -27,7 +29,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from rnnlab.data.base import DataSpec, SequenceDataModule
 from rnnlab.data.readers.digits import DigitImages, digit_pools
-from rnnlab.data.sampling import ResumableTrainLoader
 from rnnlab.errors import ConfigError
 from rnnlab.values import BOOLEAN, POSITIVE_INT, RANGE, Rule, one_of
 
@@ -40,6 +41,19 @@ def direction_sector(velocity: torch.Tensor) -> torch.Tensor:
     angle = torch.atan2(-velocity[..., 1], velocity[..., 0])  # counter-clockwise from east
     sector = torch.round(angle / (2 * math.pi / NUM_DIRECTIONS)).long()
     return sector.remainder(NUM_DIRECTIONS)
+
+
+def ink_start(images: torch.Tensor) -> torch.Tensor:
+    """Images ``(..., S, S)`` -> ``(..., 2)``: the first inked (non-zero) column and row of each,
+    as ``(x, y)`` inside its box; ``S`` for a blank image (never leftmost)."""
+    size = images.shape[-1]
+    inked = images > 0
+    positions = torch.arange(size, device=images.device)
+
+    def first(mask: torch.Tensor) -> torch.Tensor:  # (..., S) -> (...)
+        return torch.where(mask, positions, size).min(dim=-1).values
+
+    return torch.stack((first(inked.any(dim=-2)), first(inked.any(dim=-1))), dim=-1)
 
 
 def generate_moving_digits(
@@ -66,8 +80,12 @@ def generate_moving_digits(
 
     which = torch.randint(len(pool), (n, k), generator=generator)  # (N, K)
     position = torch.rand(n, k, 2, generator=generator) * span  # (N, K, 2) as (x, y)
-    # The first digit is the leftmost one in the first frame: sort the digit slots by x, then y.
-    order = torch.argsort(position[..., 0] * (span + 1) + position[..., 1], dim=1)
+    # The first digit is the leftmost one in the first frame: sort the digit slots by where their
+    # ink starts as drawn (the box corner rounded to pixels + the ink's offset in the box), by
+    # column, then by row.
+    ink = position.round().long() + ink_start(pool.images[which])  # (N, K, 2) as (x, y)
+    key = ink[..., 0] * (2 * canvas_size + 1) + ink[..., 1]  # (N, K)
+    order = torch.argsort(key, dim=1, stable=True)
     which = which.gather(1, order)
     position = position.gather(1, order[..., None].expand(-1, -1, 2))
 
@@ -122,27 +140,63 @@ def sequence_labels(generated: dict[str, torch.Tensor], label: str) -> torch.Ten
     return generated["direction"]
 
 
+@dataclass(frozen=True)
+class MovingDigitsRecipe:
+    """How :class:`MovingDigitsDataModule` generates its sequences (picklable: DataLoader workers
+    started with ``spawn`` receive it, never the data module and its Trainer)."""
+
+    seq_len: int
+    canvas_size: int
+    num_digits: int
+    speed: tuple[float, float]
+    bounce: bool
+    label: str
+
+    def generate(self, pool: DigitImages, size: int, seed: int) -> dict[str, torch.Tensor]:
+        """``size`` sequences from digit ``pool``: ``frames`` uint8 ``(N, T, 1, H, W)``,
+        ``labels`` int64 ``(N, T)``."""
+        generated = generate_moving_digits(
+            pool,
+            num_sequences=size,
+            seq_len=self.seq_len,
+            canvas_size=self.canvas_size,
+            num_digits=self.num_digits,
+            speed=self.speed,
+            generator=torch.Generator().manual_seed(seed),
+            bounce=self.bounce,
+        )
+        return {"frames": generated["frames"], "labels": sequence_labels(generated, self.label)}
+
+
 class GeneratedTrainBatches(Dataset):
     """Training batches generated on the fly: new sequences every epoch, reproducible from the seed.
 
-    Item ``(epoch, i)`` is a whole batch generated from ``SeedSequence([seed, epoch, i])``, so the
-    data does not depend on the number of workers or the order they run in.
+    Item ``epoch * len(self) + i`` (the keys :class:`~rnnlab.data.sampling.EpochSampler` yields
+    with ``offset_by_epoch``) is batch ``i`` of that epoch, generated from
+    ``SeedSequence([seed, epoch, i])``: the data does not depend on the number of workers or the
+    order they run in. Items ``0 .. len - 1`` are epoch 0's batches (what ``overfit_batches``
+    reads every epoch).
     """
 
-    def __init__(self, module: MovingDigitsDataModule, pool: DigitImages, num_batches: int) -> None:
-        self.module = module
-        self.pool = pool
-        self.num_batches = num_batches
+    def __init__(
+        self,
+        recipe: MovingDigitsRecipe,
+        pool: DigitImages,
+        seed: int,
+        train_size: int,
+        batch_size: int,
+    ) -> None:
+        self.recipe, self.pool, self.seed = recipe, pool, seed
+        self.train_size, self.batch_size = train_size, batch_size
 
     def __len__(self) -> int:
-        return self.num_batches
+        return math.ceil(self.train_size / self.batch_size)
 
-    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
-        epoch, index = key
-        state = np.random.SeedSequence([self.module.seed, epoch, index]).generate_state(1)[0]
-        batch_size = self.module.batch_size
-        size = min(batch_size, self.module.train_size - index * batch_size)
-        return self.module.generate(self.pool, size, int(state))
+    def __getitem__(self, key: int) -> dict[str, torch.Tensor]:
+        epoch, index = divmod(int(key), len(self))
+        state = np.random.SeedSequence([self.seed, epoch, index]).generate_state(1)[0]
+        size = min(self.batch_size, self.train_size - index * self.batch_size)
+        return self.recipe.generate(self.pool, size, int(state))
 
 
 class TensorDictDataset(Dataset):
@@ -249,19 +303,15 @@ class MovingDigitsDataModule(SequenceDataModule):
             label_level="per_frame",
         )
 
+    @property
+    def recipe(self) -> MovingDigitsRecipe:
+        return MovingDigitsRecipe(
+            self.seq_len, self.canvas_size, self.num_digits, self.speed, self.bounce, self.label
+        )
+
     def generate(self, pool: DigitImages, size: int, seed: int) -> dict[str, torch.Tensor]:
         """A batch of ``size`` sequences from digit ``pool``: ``frames`` uint8, ``labels`` int64."""
-        generated = generate_moving_digits(
-            pool,
-            num_sequences=size,
-            seq_len=self.seq_len,
-            canvas_size=self.canvas_size,
-            num_digits=self.num_digits,
-            speed=self.speed,
-            generator=torch.Generator().manual_seed(seed),
-            bounce=self.bounce,
-        )
-        return {"frames": generated["frames"], "labels": sequence_labels(generated, self.label)}
+        return self.recipe.generate(pool, size, seed)
 
     def _fixed_set(self, split: str, size: int, seed: int) -> TensorDictDataset:
         """The fixed val/test set, generated once in chunks (bounded peak memory)."""
@@ -284,16 +334,13 @@ class MovingDigitsDataModule(SequenceDataModule):
         return self._pools
 
     def train_dataloader(self) -> DataLoader:
-        num_batches = math.ceil(self.train_size / self.batch_size)
-        dataset = GeneratedTrainBatches(self, self.pools["train"], num_batches)
-        return ResumableTrainLoader(
-            dataset, num_batches, self.training_progress, **self.loader_kwargs()
+        dataset = GeneratedTrainBatches(
+            self.recipe, self.pools["train"], self.seed, self.train_size, self.batch_size
         )
+        return self.train_loader(dataset, self.seed, offset_by_epoch=True, batch_size=None)
 
     def val_dataloader(self) -> DataLoader:
-        dataset = self._fixed_set("val", self.val_size, self.val_seed)
-        return DataLoader(dataset, batch_size=self.batch_size, **self.loader_kwargs())
+        return self.eval_loader(self._fixed_set("val", self.val_size, self.val_seed))
 
     def test_dataloader(self) -> DataLoader:
-        dataset = self._fixed_set("test", self.test_size, self.test_seed)
-        return DataLoader(dataset, batch_size=self.batch_size, **self.loader_kwargs())
+        return self.eval_loader(self._fixed_set("test", self.test_size, self.test_seed))
