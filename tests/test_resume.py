@@ -8,21 +8,26 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import read_json, run_cli, run_script
+from tests.data_makers import sequences
 
-# Long enough epochs (~1 s) to stop a run between its first checkpoint and its end.
-RUN = [
-    "task=classify",
+# Long enough epochs (~1 s, 64 batches) to stop a run between its first checkpoint and its end.
+MOVING_DIGITS = [
     "data.canvas_size=32",
     "data.digit_size=14",
     "data.train_size=512",
     "data.val_size=16",
     "data.test_size=16",
     "data.batch_size=8",
+]
+RUN = [
+    "task=classify",
+    *MOVING_DIGITS,
     "model.hidden_size=16",
     "model.num_layers=2",
     "model.dropout=0.2",
@@ -41,14 +46,14 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     }
 
 
-def start(run_dir: Path, args: list[str] = ()) -> subprocess.Popen:
+def start(run_dir: Path, run: list[str] = RUN) -> subprocess.Popen:
     import os
     import sys
 
     from tests.conftest import REPO  # noqa: F401  (the repo is importable from the cwd)
 
     return subprocess.Popen(
-        [sys.executable, "-m", "rnnlab.train", *RUN, *args, f"hydra.run.dir={run_dir}"],
+        [sys.executable, "-m", "rnnlab.train", *run, f"hydra.run.dir={run_dir}"],
         cwd=run_dir.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -79,6 +84,24 @@ def uninterrupted(tmp_path_factory) -> Path:
     return run_dir
 
 
+@pytest.fixture(scope="module")
+def arrays_source(tmp_path_factory) -> list[str]:
+    """The run's data as a file source: 640 labelled sequences, 512 of them (64 batches) train."""
+    frames = sequences(640, t=20, h=16, w=16)
+    path = tmp_path_factory.mktemp("arrays") / "sequences.npz"
+    np.savez(path, frames=frames, labels=frames[:, :, :, 0].argmax(-1) % 4)  # (N, T) labels
+    data = ["data=arrays", f"data.path={path}", "data.labels=labels", "data.batch_size=8"]
+    return [arg for arg in RUN if arg not in MOVING_DIGITS] + data
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_arrays(arrays_source, tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("uninterrupted_arrays") / "run"
+    result = run_cli("rnnlab.train", [*arrays_source, f"hydra.run.dir={run_dir}"], run_dir.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
 def assert_same_run(resumed: Path, uninterrupted: Path) -> None:
     a, b = read_json(uninterrupted / "run.json"), read_json(resumed / "run.json")
     assert b["status"] == "completed" and b["attempts"] == 2
@@ -89,10 +112,9 @@ def assert_same_run(resumed: Path, uninterrupted: Path) -> None:
     assert scalars(resumed) == scalars(uninterrupted)
 
 
-@pytest.mark.slow
-def test_sigkill_after_first_checkpoint_then_resume_equals_uninterrupted(uninterrupted, tmp_path):
-    run_dir = tmp_path / "run"
-    process = start(run_dir)
+def sigkill_after_epoch_1_then_resume(run_dir: Path, run: list[str]) -> None:
+    """Start ``run``, kill it (SIGKILL) once epoch 1's checkpoint is in place, resume it."""
+    process = start(run_dir, run)
     wait_for(run_dir / "checkpoints" / "last.ckpt", process, versions=2)  # after epoch 1
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -100,9 +122,31 @@ def test_sigkill_after_first_checkpoint_then_resume_equals_uninterrupted(uninter
     last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 2 * 64  # two epochs of 64 batches
 
-    result = run_cli("rnnlab.train", [*RUN, "resume=true", f"hydra.run.dir={run_dir}"], tmp_path)
+    result = run_cli(
+        "rnnlab.train", [*run, "resume=true", f"hydra.run.dir={run_dir}"], run_dir.parent
+    )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_sigkill_after_first_checkpoint_then_resume_equals_uninterrupted(uninterrupted, tmp_path):
+    run_dir = tmp_path / "run"
+    sigkill_after_epoch_1_then_resume(run_dir, RUN)
     assert_same_run(run_dir, uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_on_a_file_source_equals_uninterrupted(
+    arrays_source, uninterrupted_arrays, tmp_path
+):
+    """The resumed epoch 2 reads the order an uninterrupted run reads in its epoch 2."""
+    run_dir = tmp_path / "run"
+    sigkill_after_epoch_1_then_resume(run_dir, arrays_source)
+    assert_same_run(run_dir, uninterrupted_arrays)
+    resumed = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    whole = torch.load(uninterrupted_arrays / "checkpoints" / "last.ckpt", weights_only=True)
+    for name, weights in whole["state_dict"].items():
+        assert torch.equal(resumed["state_dict"][name], weights), name
 
 
 @pytest.mark.slow

@@ -63,6 +63,9 @@ class SequenceDataModule(L.LightningDataModule):
         sampler = EpochSampler(
             dataset, seed=seed, shuffle=not offset_by_epoch, offset_by_epoch=offset_by_epoch
         )
+        # Lightning creates the first iterator before its first set_epoch call, and a run resumed
+        # between two epochs gets no loader state back: start at the epoch the Trainer is at.
+        sampler.set_epoch(self.epoch_to_train())
         return ResumableLoader(
             dataset,
             progress=self.training_progress,
@@ -75,9 +78,19 @@ class SequenceDataModule(L.LightningDataModule):
         """A validation/test DataLoader over ``dataset``, in order."""
         return DataLoader(dataset, batch_size=self.batch_size, **kwargs, **self.loader_kwargs())
 
+    def epoch_to_train(self) -> int:
+        """The epoch the attached Trainer trains next (0 without one): the value it passes to
+        ``set_epoch``."""
+        trainer = self.trainer
+        return trainer.fit_loop.epoch_progress.current.processed if trainer is not None else 0
+
     def training_progress(self) -> tuple[int, int]:
-        """``(epoch, training batches done in it)`` as the attached Trainer's loop reports them."""
+        """``(epoch, training batches done in it)`` as the attached Trainer's loop reports them;
+        ``(next epoch, 0)`` once the epoch's batches (``limit_train_batches`` of them) are done."""
         trainer = self.trainer
         if trainer is None:
             return (0, 0)
-        return (trainer.current_epoch, trainer.fit_loop.epoch_loop.batch_progress.current.processed)
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+        if done >= trainer.num_training_batches:
+            return (trainer.current_epoch + 1, 0)
+        return (trainer.current_epoch, done)

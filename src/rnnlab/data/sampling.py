@@ -103,7 +103,8 @@ class ResumableLoader(DataLoader):
     """A ``DataLoader`` (the same arguments, plus ``progress``) whose ``state_dict`` says how far
     training had got, for its :class:`EpochSampler` to continue from there.
 
-    ``progress()`` returns ``(epoch, batches trained on in it)``; rnnlab's data modules pass their
+    ``progress()`` returns ``(epoch, batches trained on in it)``, ``(next epoch, 0)`` once an epoch
+    is done; rnnlab's data modules pass their
     :meth:`~rnnlab.data.base.SequenceDataModule.training_progress`.
     """
 
@@ -121,8 +122,15 @@ class ResumableLoader(DataLoader):
         return {"epoch": epoch, "batches_done": batches_done}
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
-        resume_at = getattr(self.sampler, "resume_at", None)
-        if resume_at is None:  # Lightning put in a sampler of its own (overfit_batches)
+        """Continue at batch ``batches_done`` of ``epoch`` (the next epoch when that one was
+        done). Lightning calls this before it creates the resumed epoch's iterator (and so
+        before it calls ``set_epoch``): the sampler's epoch is set here."""
+        sampler = self.sampler
+        if not isinstance(sampler, EpochSampler):  # Lightning's own (overfit_batches)
             return
+        epoch, done = state_dict["epoch"], state_dict["batches_done"]
+        if done >= len(self):
+            epoch, done = epoch + 1, 0
+        sampler.set_epoch(epoch)
         per_batch = self.batch_size or 1  # batch_size=None: the dataset's items are batches
-        resume_at(state_dict["epoch"], state_dict["batches_done"] * per_batch)
+        sampler.resume_at(epoch, done * per_batch)
