@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
-from tests.conftest import read_json, run_cli
+from tests.conftest import read_json, run_cli, run_script
 
 EXAMPLE = Path(__file__).parent / "user_extension"
 RUN = ["trainer.max_epochs=1", "~callbacks.progress_bar"]
@@ -112,3 +114,70 @@ def test_own_target_that_cannot_be_imported_gets_a_clear_error(user_project):
         in result.stderr
     )
     assert "PYTHONPATH" in result.stderr and "Traceback" not in result.stderr
+
+
+# A plain LightningDataModule (README: adding your own dataset): nothing of rnnlab subclassed.
+PLAIN = ["data=rising", "task=classify", "task.target=per_sequence", "model.hidden_size=16"]
+
+
+def run_own(project: Path, script: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """``script`` (rnnlab-train, rnnlab-eval) run as the README says: from the user's folder,
+    their module on PYTHONPATH, their config folder on Hydra's search path."""
+    return run_script(
+        script,
+        [*args, f"hydra.searchpath=[file://{project / 'conf'}]"],
+        cwd=project,
+        env={"PYTHONPATH": str(project)},
+    )
+
+
+@pytest.fixture(scope="module")
+def plain_run(tmp_path_factory) -> tuple[Path, Path]:
+    """``(project, run dir)`` of one run of the README's plain LightningDataModule."""
+    project = tmp_path_factory.mktemp("plain") / "my_project"
+    shutil.copytree(EXAMPLE, project)
+    run_dir = project / "run"
+    result = run_own(project, "rnnlab-train", [*PLAIN, *RUN, f"hydra.run.dir={run_dir}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    return project, run_dir
+
+
+def test_plain_lightning_datamodule_trains_with_its_spec_read_from_a_batch(plain_run):
+    _, run_dir = plain_run
+    record = read_json(run_dir / "run.json")
+    assert record["status"] == "completed" and "test/acc" in record["metrics"]["final"]
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["hyper_parameters"]["data_spec"] == {
+        "channels": 1,
+        "height": 8,
+        "width": 8,
+        "seq_len": 6,
+        "num_classes": 2,  # no num_classes attribute: counted from the training labels
+        "label_level": "per_sequence",
+        "source": "my_rnnlab_ext.plain_data.RisingOrFalling",
+    }
+
+
+def test_rnnlab_eval_tests_a_checkpoint_of_a_plain_lightning_datamodule(plain_run):
+    project, run_dir = plain_run
+    eval_dir = project / "eval"
+    checkpoint = run_dir / "checkpoints" / "best.ckpt"
+    args = [f"ckpt_path={checkpoint}", f"hydra.run.dir={eval_dir}"]
+    result = run_own(project, "rnnlab-eval", args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = read_json(eval_dir / "test_metrics.json")["metrics"]
+    trained = read_json(run_dir / "run.json")["metrics"]["final"]
+    assert metrics["test/acc"] == pytest.approx(trained["test/acc"])
+
+
+def test_plain_datamodule_with_frames_of_the_wrong_shape_is_named_before_training(user_project):
+    target = "data._target_=my_rnnlab_ext.plain_data.FramesWithoutChannels"
+    result = run_own(
+        user_project, "rnnlab-train", [*PLAIN, target, *RUN, f"hydra.run.dir={user_project / 'r'}"]
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "my_rnnlab_ext.plain_data.FramesWithoutChannels yielded frames as a torch.uint8" in (
+        result.stderr
+    )
+    assert "frames[:, :, None]" in result.stderr
+    assert not (user_project / "r" / "checkpoints").exists()

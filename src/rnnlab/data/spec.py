@@ -87,9 +87,12 @@ def batch_dict(batch: Any, source: str) -> dict[str, torch.Tensor]:
         raise DataError(f"{source} yielded a batch rnnlab cannot read ({found}). {FORMAT}")
     frames, labels = batch["frames"], batch.get("labels")
     if not isinstance(frames, torch.Tensor) or frames.dim() != 5:
+        hint = ""
+        if isinstance(frames, torch.Tensor) and frames.dim() == 4:
+            hint = " For one channel, add its axis: frames[:, :, None] is (B, T, 1, H, W)."
         raise DataError(
             f"{source} yielded frames as {describe(frames)}; expected a tensor of shape "
-            f"(B, T, C, H, W). {FORMAT}"
+            f"(B, T, C, H, W).{hint} {FORMAT}"
         )
     if frames.dtype != torch.uint8 and not frames.dtype.is_floating_point:
         raise DataError(
@@ -120,8 +123,8 @@ def check_label_range(labels: torch.Tensor, num_classes: int, source: str) -> No
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
         raise DataError(
             f"{source} yielded labels in {int(labels.min())}..{int(labels.max())}, outside the "
-            f"{num_classes} classes 0..{num_classes - 1} the model was built for. Give the module "
-            "a `num_classes` attribute that counts every class (labels 0..num_classes-1)."
+            f"classes 0..{num_classes - 1} (num_classes={num_classes}). Labels are class indices "
+            "0..num_classes-1: give the module a `num_classes` attribute that counts every class."
         )
 
 
