@@ -181,3 +181,12 @@ def test_plain_datamodule_with_frames_of_the_wrong_shape_is_named_before_trainin
     )
     assert "frames[:, :, None]" in result.stderr
     assert not (user_project / "r" / "checkpoints").exists()
+
+
+def test_readme_shows_the_plain_datamodule_example_that_these_tests_run():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    module = (EXAMPLE / "my_rnnlab_ext" / "plain_data.py").read_text()
+    shown = module[module.index("import lightning") : module.index("class FramesWithout")].rstrip()
+    assert f"# my_project/my_rnnlab_ext/plain_data.py\n{shown}\n```" in readme
+    config = (EXAMPLE / "conf" / "data" / "rising.yaml").read_text().splitlines()[1:]
+    assert "# my_project/conf/data/rising.yaml\n" + "\n".join(config) + "\n```" in readme
