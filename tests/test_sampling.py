@@ -13,7 +13,7 @@ import pytest
 
 from rnnlab.data.sampling import EpochSampler, ResumableLoader
 from rnnlab.data.sources.arrays import ArraysDataModule
-from tests.conftest import TINY, read_json, run_cli
+from tests.conftest import PATIENCE_S, TINY, read_json, run_cli
 from tests.data_makers import sequences
 
 
@@ -92,7 +92,7 @@ def test_dataloader_workers_start_under_the_spawn_start_method(tmp_path):
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=PATIENCE_S,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert read_json(run_dir / "run.json")["status"] == "completed"
