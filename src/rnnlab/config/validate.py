@@ -3,14 +3,16 @@
 Checks, each failing with a :class:`ConfigError` that names the key, the bad value and what is
 allowed: the top-level keys, the value rules each component declares beside its code
 (``value_rules`` on the class a group's ``_target_`` names), every key of every ``_target_``
-group against the parameters of the class it builds, and the accelerator.
+group against the parameters of the class it builds, the metrics monitored against those the
+task declares it logs (``fit_metrics``), that training ends and that the accelerator exists.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
-from rnnlab.config.builder import adapter_class, check_config_keys
+from rnnlab.config.builder import adapter_class, check_config_keys, import_target
 from rnnlab.config.groups import GROUP_NAMES, injected
 from rnnlab.errors import ConfigError
 from rnnlab.values import (
@@ -47,6 +49,8 @@ THIRD_PARTY_RULES: dict[str, dict[str, Rule]] = {
 }
 
 _ABSENT = object()
+# What Lightning's ModelCheckpoint/EarlyStopping can monitor besides the metrics a task logs.
+LIGHTNING_MONITORS = ("epoch", "step")
 
 
 def select(config: dict[str, Any], dotted: str) -> Any:
@@ -79,6 +83,12 @@ def check_top_level(config: dict[str, Any]) -> None:
             "train=false test=false runs nothing. Set train=true to fit, test=true to evaluate "
             "(with ckpt_path=<checkpoint> when not training)."
         )
+    if not config.get("train", True) and config.get("ckpt_path") is None:
+        raise ConfigError(
+            "train=false test=true without ckpt_path would test randomly initialised weights. "
+            "Give the weights to test: ckpt_path=<path/to/file.ckpt> (or ckpt_path=last for this "
+            "run directory's last checkpoint), or use rnnlab-eval ckpt_path=<file>."
+        )
 
 
 def _components(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -103,6 +113,9 @@ def _components(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def check_components(config: dict[str, Any]) -> None:
     """Every key of every component is a parameter of its class and follows its value rules."""
     for key, node in _components(config):
+        if key == "trainer":
+            check_trainer_logger(node)
+            node = {name: value for name, value in node.items() if name != "logger"}
         cls = check_config_keys(node, key, provided=injected(key))
         check_rules(node, getattr(cls, "value_rules", {}), prefix=f"{key}.")
         adapters = adapter_class(key)
@@ -112,6 +125,48 @@ def check_components(config: dict[str, Any]) -> None:
         node = config.get(group)
         if isinstance(node, dict):
             check_rules(node, rules, prefix=f"{group}.")
+
+
+def check_trainer_logger(trainer: dict[str, Any]) -> None:
+    """``++trainer.logger=false`` turns logging off (as ``logger=null``); the loggers themselves
+    come from the ``logger`` group, which rnnlab passes to the Trainer."""
+    value = trainer.get("logger", False)
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(
+            f"trainer.logger={value!r} is not valid: use false (no logging) or true (the logger "
+            "group). Choose loggers with the logger group: logger=tensorboard, logger=csv, or "
+            "logger=null for none."
+        )
+
+
+def check_monitored_metrics(config: dict[str, Any]) -> None:
+    """``monitor.metric`` and every callback's ``monitor`` name a metric the task logs while
+    fitting (as its class declares in ``fit_metrics``); a task that declares none is not checked.
+    """
+    task = config.get("task")
+    if not isinstance(task, dict) or "_target_" not in task or not config.get("train", True):
+        return
+    logged = getattr(import_target(task["_target_"], "task"), "fit_metrics", None)
+    if logged is None:
+        return
+    monitors = [("monitor.metric", select(config, "monitor.metric"))]
+    callbacks = config.get("callbacks")
+    if isinstance(callbacks, dict):
+        monitors += [
+            (f"callbacks.{name}.monitor", node.get("monitor"))
+            for name, node in callbacks.items()
+            if isinstance(node, dict)
+        ]
+    for key, metric in monitors:
+        if metric in (None, _ABSENT) or metric in logged or metric in LIGHTNING_MONITORS:
+            continue
+        close = difflib.get_close_matches(str(metric), sorted(logged), n=1, cutoff=0.5)
+        hint = f" Did you mean {key}={close[0]}?" if close else ""
+        raise ConfigError(
+            f"{key}={metric!r} is not a metric the task ({task['_target_']}) logs while "
+            f"training, so nothing could be monitored by it.{hint} It logs: "
+            f"{', '.join(sorted(logged))}."
+        )
 
 
 def check_training_ends(config: dict[str, Any]) -> None:
@@ -130,8 +185,10 @@ def check_training_ends(config: dict[str, Any]) -> None:
 
 
 def check_accelerator(config: dict[str, Any]) -> None:
-    """``trainer=gpu`` needs a CUDA device."""
-    accelerator = str(select(config, "trainer.accelerator"))
+    """``trainer.accelerator`` names an accelerator Lightning knows and this machine has."""
+    accelerator = select(config, "trainer.accelerator")
+    if not isinstance(accelerator, str) or accelerator in ("auto", "cpu"):
+        return
     if accelerator in {"gpu", "cuda"}:
         import torch
 
@@ -141,11 +198,28 @@ def check_accelerator(config: dict[str, Any]) -> None:
                 "GPU that torch can use. Run on the CPU with trainer=cpu, or install a CUDA "
                 "build of torch on a machine with a GPU."
             )
+        return
+    from lightning.pytorch.accelerators import AcceleratorRegistry
+
+    known = sorted({*AcceleratorRegistry.available_accelerators(), "auto", "gpu"})
+    if accelerator not in AcceleratorRegistry:
+        raise ConfigError(
+            f"trainer.accelerator={accelerator!r} is not an accelerator Lightning knows. Use one "
+            f"of: {', '.join(known)}."
+        )
+    if not AcceleratorRegistry[accelerator]["accelerator"].is_available():
+        needs = " (a TPU needs torch_xla installed)" if accelerator == "tpu" else ""
+        raise ConfigError(
+            f"trainer.accelerator={accelerator}, but this machine has no {accelerator.upper()} "
+            f"that Lightning can use{needs}. Run on the CPU with trainer=cpu (or "
+            "++trainer.accelerator=auto)."
+        )
 
 
 def validate_config(config: dict[str, Any]) -> None:
     """Run every check on the resolved ``config``; raise :class:`ConfigError` on the first."""
     check_top_level(config)
     check_components(config)
+    check_monitored_metrics(config)
     check_training_ends(config)
     check_accelerator(config)

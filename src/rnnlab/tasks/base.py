@@ -28,7 +28,13 @@ class SequenceTask(L.LightningModule):
     ``model``, ``optimizer``, ``head`` and ``scheduler`` (optional) are config dicts with
     ``_target_``; the task's :class:`SequenceModel` (``self.model``) is built from ``model`` for
     the data's frames.
+
+    ``fit_metrics``: every metric name the task logs while fitting (``train/*``, ``val/*``);
+    the config's ``monitor.metric`` and callbacks' ``monitor`` are checked against it before
+    anything is built. ``None``: not declared (a user's task), nothing is checked.
     """
+
+    fit_metrics: ClassVar[frozenset[str] | None] = None
 
     # state-dict prefixes of checkpoints written before SequenceModel -> where they live now
     legacy_prefixes: ClassVar[dict[str, str]] = {"core.": "model.core."}

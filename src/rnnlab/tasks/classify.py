@@ -29,6 +29,9 @@ class FrameClassifier(SequenceTask):
     """
 
     value_rules: ClassVar[dict[str, Rule]] = {"target": one_of(*TARGETS), "pool": one_of(*POOLS)}
+    fit_metrics: ClassVar[frozenset[str]] = frozenset(
+        f"{stage}/{name}" for stage in ("train", "val") for name in ("loss", "acc", "f1")
+    )
 
     def __init__(
         self,

@@ -29,6 +29,14 @@ from rnnlab.tasks.metrics import mae_per_frame, mse_per_frame
 from rnnlab.values import NON_NEGATIVE_INT, POSITIVE_INT, Rule, is_number, one_of
 
 LOSSES = ("mse", "bce", "l1")
+# What validation and test log (``val/<name>``, ``test/<name>``); baselines once per stage.
+EVALUATION_METRICS = (
+    "loss",
+    "mse_per_frame",
+    "mae_per_frame",
+    "baseline_copy_last_mse_per_frame",
+    "baseline_blank_mse_per_frame",
+)
 ACTIVATIONS = ("sigmoid", "tanh", "identity")
 SAMPLING_KEYS = ("steps", "end")
 PROBABILITY = Rule(lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
@@ -59,6 +67,13 @@ class NextFramePredictor(SequenceTask):
         "core.": "model.core.",
         "head.": "model.decoder.head.",
     }
+    fit_metrics: ClassVar[frozenset[str]] = frozenset(
+        [
+            "train/loss",
+            "train/teacher_forcing",  # with scheduled sampling
+            *(f"val/{name}" for name in EVALUATION_METRICS),
+        ]
+    )
 
     def __init__(
         self,
