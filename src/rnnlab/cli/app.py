@@ -85,9 +85,21 @@ def _composition_error(error: ConfigCompositionException, config_name: str) -> C
     return ConfigError(message)
 
 
+def null_choices_as_deletions(args: list[str]) -> list[str]:
+    """``group=null`` (e.g. ``logger=null``) as Hydra's ``~group``: Hydra 1.3 crashes on a null
+    group choice given on the command line, but deletes a group's default with ``~group``."""
+    return [
+        f"~{arg.partition('=')[0]}"
+        if arg.endswith("=null") and (CONFIG_DIR / arg.partition("=")[0]).is_dir()
+        else arg
+        for arg in args
+    ]
+
+
 def run_app(hydra_main: Callable[[], object], config_name: str) -> None:
     """Call a ``@hydra.main`` function; exit 2 with one paragraph for any user-fixable error."""
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    sys.argv[1:] = null_choices_as_deletions(sys.argv[1:])
     try:
         hydra_main()
     except RnnlabError as error:

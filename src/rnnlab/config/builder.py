@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -100,8 +101,32 @@ def build_from_config(config: dict[str, Any], key: str, **injected_args: Any) ->
     except RnnlabError:
         raise
     except Exception as error:
-        first = (str(error).strip().splitlines() or [""])[0]
+        first = (str(error).strip().splitlines() or [""])[0].strip().rstrip(".")
+        suspects = keys_named_in(kwargs, first)
+        culprit = (
+            " with " + ", ".join(f"{key}.{name}={kwargs[name]!r}" for name in suspects)
+            if suspects
+            else ""
+        )
+        look_at = f"{key}.{suspects[0]}" if len(suspects) == 1 else f"the {key}.* values"
         raise ConfigError(
-            f"{key} ({config['_target_']}) could not be built: {type(error).__name__}: {first} "
-            f"Check the {key}.* values (`rnnlab-train --cfg job` prints them)."
-        ) from error
+            f"{key} ({config['_target_']}) could not be built{culprit}: "
+            f"{type(error).__name__}: {first}. Check {look_at} (`rnnlab-train --cfg job` prints "
+            "the composed config)."
+        ) from None
+
+
+def keys_named_in(kwargs: dict[str, Any], message: str) -> list[str]:
+    """The keys of ``kwargs`` an error ``message`` points at: the key's name, or its (text or
+    number) value quoted, appears in the message; for a message about ``NoneType``, the keys set
+    to null. Best effort, for naming the culprit."""
+    found = []
+    for name, value in kwargs.items():
+        quoted = isinstance(value, str | int | float) and not isinstance(value, bool)
+        if (
+            re.search(rf"\b{re.escape(name)}\b", message, re.IGNORECASE)
+            or (quoted and re.search(rf"['\"`]{re.escape(str(value))}['\"`]", message))
+            or (value is None and "NoneType" in message)
+        ):
+            found.append(name)
+    return found

@@ -93,10 +93,10 @@ class FiniteLossGuard(Callback):
 class Interrupted(Exception):
     """Raised after SIGTERM/SIGUSR1 (once a checkpoint is saved, if training); ends the run."""
 
-    def __init__(self, signum: int, checkpoint: str | None) -> None:
+    def __init__(self, signum: int, checkpoint: str | None, unsaved: str = "not training") -> None:
         self.signum = signum
         name = signal.Signals(signum).name
-        saved = f"saved {checkpoint}" if checkpoint else "no new checkpoint (not training)"
+        saved = f"saved {checkpoint}" if checkpoint else f"no new checkpoint ({unsaved})"
         super().__init__(
             f"received {name}; {saved}. Continue the run with rnnlab-resume <run dir> (or "
             "resume=true with the same run directory)."
@@ -117,8 +117,8 @@ class SaveOnSignal(Callback):
         s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGUSR1", None)) if s
     )
 
-    def __init__(self, checkpoint_path: str) -> None:
-        self.checkpoint_path = checkpoint_path
+    def __init__(self, checkpoint_path: str | None) -> None:
+        self.checkpoint_path = checkpoint_path  # None: checkpointing is off, stop without saving
         self.received: int | None = None
 
     def _handle(self, signum: int, frame: Any) -> None:
@@ -141,6 +141,8 @@ class SaveOnSignal(Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         if self.received is not None:
+            if self.checkpoint_path is None:
+                self._stop_without_saving()
             trainer.save_checkpoint(self.checkpoint_path)
             raise Interrupted(self.received, self.checkpoint_path)
 
@@ -156,7 +158,8 @@ class SaveOnSignal(Callback):
 
     def _stop_without_saving(self) -> None:
         if self.received is not None:
-            raise Interrupted(self.received, None)
+            off = "trainer.enable_checkpointing=false" if self.checkpoint_path is None else None
+            raise Interrupted(self.received, None, off or "not training")
 
     def on_validation_batch_start(self, *args: Any, **kwargs: Any) -> None:
         self._stop_without_saving()
@@ -231,8 +234,13 @@ class RunCallbacks:
     all: list[Callback]
 
 
-def run_callbacks(run_dir: Path, record_data: dict[str, Any]) -> RunCallbacks:
-    """rnnlab's own callbacks for a run in ``run_dir`` (``record_data``: its run.json fields)."""
+def run_callbacks(
+    run_dir: Path, record_data: dict[str, Any], checkpointing: bool = True
+) -> RunCallbacks:
+    """rnnlab's own callbacks for a run in ``run_dir`` (``record_data``: its run.json fields).
+
+    ``checkpointing=False`` (``trainer.enable_checkpointing=false``): a signal stops the run
+    without saving a checkpoint."""
     throughput = TrainThroughput()
     return RunCallbacks(
         throughput=throughput,
@@ -240,7 +248,7 @@ def run_callbacks(run_dir: Path, record_data: dict[str, Any]) -> RunCallbacks:
             throughput,
             RunConfigInCheckpoint(record_data["config"], record_data["choices"]),
             FiniteLossGuard(),
-            SaveOnSignal(str(last_checkpoint_path(run_dir))),
+            SaveOnSignal(str(last_checkpoint_path(run_dir)) if checkpointing else None),
             RngStateInCheckpoint(),
         ],
     )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
 from hydra.utils import get_class
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, Checkpoint, ProgressBar
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from rnnlab.config import build_from_config, to_primitive
+from rnnlab.errors import ConfigError
 from rnnlab.run.checkpoints import CommitCheckpoints, CommittedCheckpointIO
 
 
@@ -46,12 +50,70 @@ def build_loggers(
     return loggers
 
 
+# Trainer switches that forbid a kind of callback: ``trainer.<switch>=false`` leaves the configured
+# callbacks of that kind out (Lightning would refuse the Trainer otherwise).
+SWITCHED_OFF_KINDS: dict[str, type[Callback]] = {
+    "enable_checkpointing": Checkpoint,
+    "enable_progress_bar": ProgressBar,
+}
+
+
+def switched_off(config: dict[str, Any]) -> dict[str, list[str]]:
+    """``{trainer switch: [callback keys it leaves out]}`` for the switches set to false."""
+    trainer = config.get("trainer") or {}
+    nodes = named_components(config.get("callbacks"), "callbacks")
+    left_out: dict[str, list[str]] = {}
+    for switch, kind in SWITCHED_OFF_KINDS.items():
+        if trainer.get(switch, True) is False:
+            keys = [key for key, node in nodes.items() if _builds(node, kind)]
+            if keys:
+                left_out[switch] = keys
+    return left_out
+
+
+def _builds(node: dict[str, Any], kind: type) -> bool:
+    try:
+        cls = get_class(node["_target_"])
+    except Exception:  # the builder reports a bad _target_ with its key
+        return False
+    return isinstance(cls, type) and issubclass(cls, kind)
+
+
 def build_callbacks(config: dict[str, Any]) -> list[Callback]:
-    """The callbacks of ``config['callbacks']`` (a dict of named callbacks; ``null`` ones off)."""
+    """The callbacks of ``config['callbacks']`` (a dict of named callbacks; ``null`` ones off),
+    less those a Trainer switch turns off (``trainer.enable_checkpointing=false`` leaves out the
+    checkpoint callbacks, ``trainer.enable_progress_bar=false`` the progress bar)."""
+    left_out = {key for keys in switched_off(config).values() for key in keys}
     return [
         build_from_config(node, key)
         for key, node in named_components(config.get("callbacks"), "callbacks").items()
+        if key not in left_out
     ]
+
+
+def checkpointing_enabled(config: dict[str, Any]) -> bool:
+    """False with ``++trainer.enable_checkpointing=false``: no checkpoint is written at all."""
+    return (config.get("trainer") or {}).get("enable_checkpointing", True) is not False
+
+
+@contextmanager
+def trainer_settings_refused(config: dict[str, Any]) -> Iterator[None]:
+    """Turn Lightning's refusal of a Trainer setting once ``fit``/``test`` runs (e.g.
+    ``limit_train_batches=0.1`` of 4 batches is no batch) into a :class:`ConfigError` naming the
+    ``trainer.*`` key; other errors pass unchanged."""
+    try:
+        yield
+    except MisconfigurationException as error:
+        settings = config.get("trainer") or {}
+        message = " ".join(str(error).split())
+        named = [key for key in settings if re.search(rf"\b{re.escape(key)}\b", message)]
+        if not named:
+            raise
+        given = ", ".join(f"trainer.{key}={settings[key]!r}" for key in named)
+        raise ConfigError(
+            f"Lightning cannot run with {given}: {message.rstrip('.')}. Change the setting "
+            f"(++trainer.{named[0]}=<value>) or the data size."
+        ) from None
 
 
 def logging_disabled(config: dict[str, Any]) -> bool:
