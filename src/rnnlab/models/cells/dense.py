@@ -58,5 +58,21 @@ class DenseCore(nn.Module):
         self.output_size = hidden_size
 
     def forward(self, x: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
+        if self.cell == "lstm" and x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            return self._lstm_in_float32(x, state)
         outputs, state = self.rnn(x, state)  # (B, T, H)
+        return outputs, state
+
+    def _lstm_in_float32(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """The fused LSTM in float32 with CPU autocast off (``precision=bf16-mixed`` on a CPU).
+
+        oneDNN's fused CPU LSTM has no bfloat16 kernel on CPUs without native bf16 instructions
+        ("could not create a primitive descriptor for the LSTM forward propagation primitive");
+        float32 runs everywhere and gives the same result on every CPU. The layers around the
+        core still run under autocast. Outputs and state are float32.
+        """
+        if state is not None:
+            state = tuple(s.float() for s in state)
+        with torch.autocast("cpu", enabled=False):
+            outputs, state = self.rnn(x.float(), state)  # (B, T, H) float32
         return outputs, state
