@@ -64,12 +64,18 @@ def print_run_summary(
     metrics: Mapping[str, float],
     run_dir: Path,
     tensorboard_dir: str | None,
-    monitor: str,
+    tested: str,
     csv_file: str | None = None,
 ) -> None:
-    """Final metrics, where the run lives, and how to open its logs (also into the run's log)."""
-    title = f"final metrics (val/*: last epoch; test/*: the best checkpoint by {monitor})"
-    console.print(metrics_table(title, metrics))
+    """Final metrics, where the run lives, and how to open its logs (also into the run's log).
+
+    ``tested``: which weights the test metrics come from, in words (the table's header says it).
+    """
+    console.print("[bold]final metrics[/bold]")
+    console.print("  val/*:  the last validation", soft_wrap=True)
+    console.print(f"  test/*: {tested}", soft_wrap=True, markup=False)
+    console.print(metrics_table("", metrics))
+    log.info("test/* metrics: %s", tested)
     console.print(f"run directory: {run_dir}", soft_wrap=True)
     if tensorboard_dir is not None:
         console.print(f"TensorBoard:   tensorboard --logdir {tensorboard_dir}", soft_wrap=True)

@@ -30,6 +30,8 @@ from rnnlab.run.record import RunRecord, config_fields, read_run_record, record_
 if TYPE_CHECKING:
     import lightning as L
 
+    from rnnlab.run.results import TestedWeights
+
 
 def train(cfg: DictConfig) -> float | None:
     """Run one experiment described by ``cfg``; return the best value of ``cfg.monitor.metric``."""
@@ -52,7 +54,7 @@ def train(cfg: DictConfig) -> float | None:
         run_hparams,
     )
     from rnnlab.run.threads import limit_threads
-    from rnnlab.run.trainer import build_trainer
+    from rnnlab.run.trainer import build_trainer, checkpointing_enabled
 
     threads = limit_threads(cfg.get("threads"), HydraConfig.get())  # before any torch work
 
@@ -75,12 +77,12 @@ def train(cfg: DictConfig) -> float | None:
         datamodule = build_datamodule(cfg.data)
         task = build_task(cfg, data_spec(datamodule))
         check_free_space(run_dir, sum(p.numel() for p in task.parameters()))
-        callbacks = run_callbacks(run_dir, record.data)
+        callbacks = run_callbacks(run_dir, record.data, checkpointing_enabled(config))
         extra = [*callbacks.all, *pruning_callbacks(cfg.monitor.metric)]  # [] outside a search
         trainer = build_trainer(
             cfg, extra, purge_step=resume_step(plan, run_dir), run_label=sweep_label()
         )
-        # 4. fit (or continue), then test the best checkpoint
+        # 4. fit (or continue), then test the best checkpoint (else the final weights)
         metrics, tested = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
     except (Interrupted, SIGTERMException) as interrupted:
         signum = getattr(interrupted, "signum", signal.SIGTERM)
@@ -89,10 +91,11 @@ def train(cfg: DictConfig) -> float | None:
         console.print(f"rnnlab: {reason}")
         raise SystemExit(128 + signum) from None
     except TrialPruned as pruned:  # an Optuna search stopped this trial: the sweeper records it
-        from rnnlab.run.results import scalar_metrics
+        from rnnlab.run.results import TestedWeights, scalar_metrics
 
         metrics = scalar_metrics(trainer.callback_metrics)
-        fields = final_report(cfg, trainer, task, metrics, callbacks.throughput, "not tested")
+        untested = TestedWeights(None, reason="the trial was pruned")
+        fields = final_report(cfg, trainer, task, metrics, callbacks.throughput, untested)
         record.finish("pruned", failure=f"pruned by the Optuna search: {pruned}", **fields)
         console.print(f"rnnlab: trial pruned ({pruned}); run dir {run_dir}", soft_wrap=True)
         raise
@@ -100,14 +103,18 @@ def train(cfg: DictConfig) -> float | None:
         record.finish("failed", failure=f"{type(error).__name__}: {error}")
         raise
     # 5. report: TensorBoard hparams with final metrics, run.json, console summary
-    best = best_score(trainer)
+    best = best_score(trainer, cfg.monitor.metric)
     best_metric = {f"{cfg.monitor.metric}_best": best} if best is not None else {}
     log_hparams_with_metrics(trainer, run_hparams(record.data), metrics, best_metric)
     metrics.update(best_metric)
     report = final_report(cfg, trainer, task, metrics, callbacks.throughput, tested)
     record.finish("completed", **report)
     print_run_summary(
-        metrics, run_dir, record.data["tensorboard_dir"], cfg.monitor.metric, csv_metrics(trainer)
+        metrics,
+        run_dir,
+        record.data["tensorboard_dir"],
+        tested.describe(cfg.monitor.metric),
+        csv_metrics(trainer),
     )
     return best if best is not None else metrics.get(cfg.monitor.metric)
 
@@ -172,26 +179,33 @@ def fit_and_test(
     task: L.LightningModule,
     datamodule: L.LightningDataModule,
     checkpoint: str | None,
-) -> tuple[dict[str, float], str]:
-    """Fit (from ``checkpoint`` if given), then test the best checkpoint (or, with none, the
-    final weights); the final metrics and which weights the test stage used."""
-    from rnnlab.run.results import best_checkpoint, scalar_metrics
+) -> tuple[dict[str, float], TestedWeights]:
+    """Fit (from ``checkpoint`` if given), then test the best checkpoint (or, without one, the
+    final weights; without fitting, ``checkpoint``): the final metrics and what was tested."""
+    from rnnlab.run.results import (
+        TestedWeights,
+        no_test_reason,
+        scalar_metrics,
+        weights_to_test,
+    )
+    from rnnlab.run.trainer import trainer_settings_refused
 
+    config = to_primitive(cfg)
     metrics: dict[str, float] = {}
-    tested = "not tested"
-    if cfg.train:
-        trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
-        metrics.update(scalar_metrics(trainer.callback_metrics))
-    if cfg.test:
-        ckpt = best_checkpoint(trainer) if cfg.train else checkpoint
-        if ckpt is None:
-            tested = "last weights"
-        elif cfg.train:
-            tested = f"best checkpoint by {cfg.monitor.metric}"
-        else:
-            tested = f"checkpoint {ckpt}"
-        results = trainer.test(task, datamodule=datamodule, ckpt_path=ckpt, verbose=False)
-        metrics.update(scalar_metrics(results[0]) if results else {})
+    tested = TestedWeights(None, reason="test=false")
+    with trainer_settings_refused(config):
+        if cfg.train:
+            trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
+            metrics.update(scalar_metrics(trainer.callback_metrics))
+        if cfg.test:
+            tested = weights_to_test(config, trainer, checkpoint)
+            results = trainer.test(
+                task, datamodule=datamodule, ckpt_path=tested.checkpoint, verbose=False
+            )
+            if results:
+                metrics.update(scalar_metrics(results[0]))
+            else:
+                tested = TestedWeights(None, reason=no_test_reason(config))
     return metrics, tested
 
 

@@ -12,9 +12,11 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
 - ``rerun_of`` str (only for a run repeated from another run directory's saved config)
 - ``config`` the resolved config
 - ``metrics``: ``final`` {name: float} (last validation values and test values),
-  ``best`` {``metric``: name, ``mode``: min|max, ``value``: float | null}, ``tested`` str
-  (which weights the test stage used: "best checkpoint", "last weights", "checkpoint <path>",
-  or "not tested")
+  ``best`` {``metric``: name, ``mode``: min|max, ``value``: float | null}, ``tested``: which
+  weights the test metrics come from, {``weights``: "best" (the best checkpoint by the monitored
+  metric) | "final" (the weights at the end of training: there is no best checkpoint) |
+  "checkpoint" (the ``ckpt_path`` given with ``train=false``) | null (no test ran),
+  ``checkpoint`` str | null, ``description`` str (in words, with the reason)}
 - ``parameters`` int (trainable parameters); ``threads`` int (torch CPU threads of the run)
 - ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt)
 - ``throughput``: ``train_samples_per_s`` float | null (this attempt)
@@ -175,7 +177,7 @@ def final_fields(
     metrics: dict[str, float],
     monitor: dict[str, str],
     best_value: float | None,
-    tested: str,
+    tested: dict[str, Any],
     parameters: int,
     epochs: int,
     steps: int,

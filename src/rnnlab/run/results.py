@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -28,14 +29,23 @@ def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
-def checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint | None:
-    callback = trainer.checkpoint_callback
-    return callback if isinstance(callback, ModelCheckpoint) else None
+def checkpoint_callback(trainer: L.Trainer, monitor: str | None = None) -> ModelCheckpoint | None:
+    """The ModelCheckpoint that keeps the best checkpoint by ``monitor`` (by default the
+    Trainer's first one), or ``None``: a callback without a metric keeps the latest, not the best.
+    """
+    for callback in trainer.checkpoint_callbacks:
+        if (
+            isinstance(callback, ModelCheckpoint)
+            and callback.monitor is not None
+            and (monitor is None or callback.monitor == monitor)
+        ):
+            return callback
+    return None
 
 
-def best_checkpoint(trainer: L.Trainer) -> str | None:
+def best_checkpoint(trainer: L.Trainer, monitor: str | None = None) -> str | None:
     """Path of the best checkpoint so far, or ``None`` when none was saved (e.g. fast_dev_run)."""
-    callback = checkpoint_callback(trainer)
+    callback = checkpoint_callback(trainer, monitor)
     return (callback.best_model_path or None) if callback else None
 
 
@@ -45,11 +55,90 @@ def last_checkpoint(run_dir: Path) -> str | None:
     return str(path) if path.is_file() else None
 
 
-def best_score(trainer: L.Trainer) -> float | None:
-    callback = checkpoint_callback(trainer)
+def best_score(trainer: L.Trainer, monitor: str | None = None) -> float | None:
+    callback = checkpoint_callback(trainer, monitor)
     if callback is None or callback.best_model_score is None:
         return None
     return float(callback.best_model_score)
+
+
+@dataclass(frozen=True)
+class TestedWeights:
+    """Which weights the test stage evaluated (run.json's ``tested``, the summary's header).
+
+    ``weights``: ``"best"`` (the best checkpoint by the monitored metric), ``"final"`` (the
+    weights at the end of training, when there is no best checkpoint), ``"checkpoint"`` (the
+    given ``ckpt_path``, with ``train=false``), or ``None`` when no test ran. ``reason`` says why
+    for ``final`` and ``None``.
+    """
+
+    weights: Literal["best", "final", "checkpoint"] | None
+    checkpoint: str | None = None
+    reason: str | None = None
+
+    def describe(self, monitor: str) -> str:
+        """The weights in words, e.g. ``"the best checkpoint by val/loss"``."""
+        if self.weights == "best":
+            return f"the best checkpoint by {monitor}"
+        if self.weights == "checkpoint":
+            return f"the given checkpoint {self.checkpoint}"
+        if self.weights == "final":
+            return f"the final weights, as there is no best checkpoint: {self.reason}"
+        return f"not run: {self.reason}"
+
+    def as_record(self, monitor: str) -> dict[str, Any]:
+        return {
+            "weights": self.weights,
+            "checkpoint": self.checkpoint,
+            "description": self.describe(monitor),
+        }
+
+
+def weights_to_test(
+    config: Mapping[str, Any], trainer: L.Trainer, checkpoint: str | None
+) -> TestedWeights:
+    """What ``trainer.test`` should evaluate after fitting (``config['train']``) or not.
+
+    After fitting: the best checkpoint by ``monitor.metric``, or the final weights, with the
+    reason there is no best checkpoint. Without fitting: ``checkpoint`` (validation refuses
+    ``train=false`` without ``ckpt_path``).
+    """
+    if not config["train"]:
+        return TestedWeights("checkpoint", checkpoint)
+    monitor = config["monitor"]["metric"]
+    best = best_checkpoint(trainer, monitor)
+    if best is not None:
+        return TestedWeights("best", best)
+    return TestedWeights("final", reason=no_best_checkpoint_reason(config, trainer))
+
+
+def no_best_checkpoint_reason(config: Mapping[str, Any], trainer: L.Trainer) -> str:
+    """Why a fit ended without a best checkpoint, naming the setting responsible."""
+    settings = config.get("trainer") or {}
+    monitor = config["monitor"]["metric"]
+    if settings.get("enable_checkpointing") is False:
+        return "checkpointing is off (trainer.enable_checkpointing=false)"
+    if trainer.fast_dev_run:
+        return "trainer.fast_dev_run saves no checkpoints"
+    if checkpoint_callback(trainer, monitor) is None:
+        return f"no checkpoint callback monitors {monitor} (see the callbacks group)"
+    if monitor.startswith("val/"):
+        if trainer.limit_val_batches == 0:
+            return "no validation ran (trainer.limit_val_batches=0)"
+        every = trainer.check_val_every_n_epoch
+        if every is not None and every > trainer.current_epoch:
+            return (
+                f"no validation ran (trainer.check_val_every_n_epoch={every}, "
+                f"{trainer.current_epoch} epoch(s) trained)"
+            )
+    return f"{monitor} was never logged while training"
+
+
+def no_test_reason(config: Mapping[str, Any]) -> str:
+    """Why a test stage that was asked for produced no metrics."""
+    if (config.get("trainer") or {}).get("limit_test_batches") == 0:
+        return "trainer.limit_test_batches=0 skips the test stage"
+    return "the test data has no batches"
 
 
 def tensorboard_log_dir(trainer: L.Trainer) -> Path | None:
@@ -130,21 +219,22 @@ def final_report(
     task: L.LightningModule,
     metrics: Mapping[str, float],
     throughput: TrainThroughput,
-    tested: str,
+    tested: TestedWeights,
 ) -> dict[str, Any]:
     """The run.json fields a finished run adds, gathered from the Trainer (schema: record.py)."""
     tensorboard_dir = tensorboard_log_dir(trainer)
+    monitor = cfg.monitor.metric
     return final_fields(
         metrics=dict(metrics),
-        monitor={"metric": cfg.monitor.metric, "mode": cfg.monitor.mode},
-        best_value=best_score(trainer),
-        tested=tested,
+        monitor={"metric": monitor, "mode": cfg.monitor.mode},
+        best_value=best_score(trainer, monitor),
+        tested=tested.as_record(monitor),
         parameters=sum(p.numel() for p in task.parameters() if p.requires_grad),
         epochs=trainer.current_epoch,
         steps=trainer.global_step,
         train_samples=throughput.samples,
         samples_per_s=throughput.samples_per_second,
-        best_checkpoint=best_checkpoint(trainer),
+        best_checkpoint=best_checkpoint(trainer, monitor),
         last_checkpoint=last_checkpoint(Path(cfg.paths.output_dir)),
         tensorboard_dir=str(tensorboard_dir) if tensorboard_dir else None,
     )
