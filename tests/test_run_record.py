@@ -28,6 +28,7 @@ SCHEMA_FIELDS = {
     "progress",
     "throughput",
     "checkpoints",
+    "tested",
     "versions",
     "git",
     "host",
