@@ -70,6 +70,10 @@ def test_a_monitored_metric_the_task_does_not_log_is_refused_before_training(
             "++trainer.limit_train_batches=0.1",  # of 4 batches: none
             ["trainer.limit_train_batches=0.1", "0.1 * 4 < 1"],
         ),
+        (
+            "++trainer.val_check_interval=10",  # of 4 batches
+            ["trainer.val_check_interval=10", "number of the training batches (4)"],
+        ),
     ],
 )
 def test_a_trainer_logger_or_callback_that_cannot_be_built_names_its_key(

@@ -99,11 +99,11 @@ def checkpointing_enabled(config: dict[str, Any]) -> bool:
 @contextmanager
 def trainer_settings_refused(config: dict[str, Any]) -> Iterator[None]:
     """Turn Lightning's refusal of a Trainer setting once ``fit``/``test`` runs (e.g.
-    ``limit_train_batches=0.1`` of 4 batches is no batch) into a :class:`ConfigError` naming the
-    ``trainer.*`` key; other errors pass unchanged."""
+    ``limit_train_batches=0.1`` of 4 batches is no batch, ``val_check_interval=10`` of 4) into a
+    :class:`ConfigError` naming the ``trainer.*`` key the user set; other errors pass unchanged."""
     try:
         yield
-    except MisconfigurationException as error:
+    except (MisconfigurationException, ValueError) as error:
         settings = config.get("trainer") or {}
         message = " ".join(str(error).split())
         named = [key for key in settings if re.search(rf"\b{re.escape(key)}\b", message)]
