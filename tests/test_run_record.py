@@ -28,7 +28,6 @@ SCHEMA_FIELDS = {
     "progress",
     "throughput",
     "checkpoints",
-    "tested",
     "versions",
     "git",
     "host",

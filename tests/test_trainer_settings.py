@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY, TINY_RUN, read_json
+from tests.conftest import PATIENCE_S, TINY, TINY_RUN, read_json
 from tests.data_makers import tiny_data_overrides
 
 # oneDNN on a CPU without native bf16 instructions (most laptops, CI runners): its fused LSTM has
@@ -26,7 +26,7 @@ def final_metrics(run_dir: Path) -> dict[str, float]:
 
 
 def tested_weights(run_dir: Path) -> dict:
-    return read_json(run_dir / "run.json")["tested"]
+    return read_json(run_dir / "run.json")["metrics"]["tested"]
 
 
 def progress(run_dir: Path) -> dict:
@@ -45,7 +45,8 @@ def test_checkpointing_off_writes_no_checkpoint_and_tests_the_final_weights(trai
     assert not (run_dir / "checkpoints").exists()
     record = read_json(run_dir / "run.json")
     assert record["checkpoints"] == {"best": None, "last": None}
-    assert record["tested"]["weights"] == "final" and record["tested"]["checkpoint"] is None
+    tested = record["metrics"]["tested"]
+    assert tested["weights"] == "final" and tested["checkpoint"] is None
     assert "test/mse_per_frame" in record["metrics"]["final"]
     assert "test/*: the final weights" in result.stdout
     assert "trainer.enable_checkpointing=false" in result.stdout
@@ -164,7 +165,7 @@ for core in [*cores, FramewiseCore(input_size=12, hidden_size=8)]:
         env={**os.environ, **NO_BF16_CPU},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=PATIENCE_S,
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -233,13 +234,13 @@ def test_a_signal_with_checkpointing_off_stops_without_saving(tmp_path):
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
     )
     # metrics.csv is first written after the first training step: training is under way.
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + PATIENCE_S
     while not (run_dir / "csv" / "metrics.csv").is_file():
         assert process.poll() is None, process.stderr.read()
         assert time.monotonic() < deadline, "training did not start"
         time.sleep(0.01)
     process.send_signal(signal.SIGUSR1)
-    assert process.wait(timeout=300) == 128 + signal.SIGUSR1
+    assert process.wait(timeout=PATIENCE_S) == 128 + signal.SIGUSR1
     record = read_json(run_dir / "run.json")
     assert record["status"] == "interrupted"
     assert "no new checkpoint (trainer.enable_checkpointing=false)" in record["failure"]
