@@ -25,7 +25,7 @@ def final_metrics(run_dir: Path) -> dict[str, float]:
     return read_json(run_dir / "run.json")["metrics"]["final"]
 
 
-def tested_weights(run_dir: Path) -> dict:
+def weights_tested(run_dir: Path) -> dict:
     return read_json(run_dir / "run.json")["metrics"]["tested"]
 
 
@@ -55,20 +55,20 @@ def test_checkpointing_off_writes_no_checkpoint_and_tests_the_final_weights(trai
 def test_limit_test_batches_zero_skips_the_test_and_says_why(train_run):
     result, run_dir = train_run([*TINY, "++trainer.limit_test_batches=0"])
     assert not [name for name in final_metrics(run_dir) if name.startswith("test/")]
-    assert tested_weights(run_dir)["weights"] is None
+    assert weights_tested(run_dir)["weights"] is None
     assert "test/*: not run: trainer.limit_test_batches=0" in result.stdout
 
 
 def test_limit_val_batches_zero_tests_the_final_weights_and_says_why(train_run):
     result, run_dir = train_run([*TINY, "++trainer.limit_val_batches=0"])
     assert "test/mse_per_frame" in final_metrics(run_dir)
-    assert tested_weights(run_dir)["weights"] == "final"
+    assert weights_tested(run_dir)["weights"] == "final"
     assert "no validation ran (trainer.limit_val_batches=0)" in result.stdout
 
 
 def test_the_summary_names_the_best_checkpoint_when_it_was_tested(train_run):
     result, run_dir = train_run(TINY)
-    assert tested_weights(run_dir) == {
+    assert weights_tested(run_dir) == {
         "weights": "best",
         "checkpoint": str(run_dir / "checkpoints" / "best.ckpt"),
         "description": "the best checkpoint by val/loss",
@@ -81,7 +81,7 @@ def test_testing_a_given_checkpoint_names_it(train_run):
     _, first = train_run(TINY)
     ckpt = first / "checkpoints" / "last.ckpt"
     result, run_dir = train_run([*TINY, "train=false", f"ckpt_path={ckpt}"])
-    assert tested_weights(run_dir)["weights"] == "checkpoint"
+    assert weights_tested(run_dir)["weights"] == "checkpoint"
     assert f"test/*: the given checkpoint {ckpt}" in result.stdout
 
 
@@ -105,7 +105,7 @@ def test_each_task_declares_exactly_the_metrics_it_logs_while_fitting(train_run,
 def test_fast_dev_run_runs_one_batch_and_tests_the_final_weights(train_run):
     result, run_dir = train_run([*TINY, "++trainer.fast_dev_run=true"])
     assert progress(run_dir)["steps"] == 1
-    assert tested_weights(run_dir)["weights"] == "final"
+    assert weights_tested(run_dir)["weights"] == "final"
     assert "trainer.fast_dev_run saves no checkpoints" in result.stdout
 
 
@@ -136,7 +136,7 @@ def test_val_check_interval_validates_twice_an_epoch(train_run):
 def test_check_val_every_n_epoch_beyond_the_run_tests_the_final_weights(train_run):
     result, run_dir = train_run([*TINY, "++trainer.check_val_every_n_epoch=2"])
     assert not (run_dir / "checkpoints").exists()
-    assert tested_weights(run_dir)["weights"] == "final"
+    assert weights_tested(run_dir)["weights"] == "final"
     assert "test/*: the final weights" in result.stdout
     assert "trainer.check_val_every_n_epoch=2, 1 epoch(s) trained" in result.stdout
 
