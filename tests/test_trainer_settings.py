@@ -86,7 +86,7 @@ def test_testing_a_given_checkpoint_names_it(train_run):
 
 
 @pytest.mark.parametrize("task", ["classify", "next_frame"])
-def test_each_task_declares_exactly_the_metrics_it_logs_while_fitting(train_run, task):
+def test_each_task_declares_the_metrics_it_logs_while_fitting(train_run, task):
     from hydra.utils import get_class
 
     _, run_dir = train_run([*TINY, f"task={task}"])
@@ -96,7 +96,9 @@ def test_each_task_declares_exactly_the_metrics_it_logs_while_fitting(train_run,
         for name in record["metrics"]["final"]
         if name.split("/")[0] in ("train", "val") and not name.endswith("_best")
     }
-    assert logged == get_class(record["config"]["task"]["_target_"]).fit_metrics
+    declared = get_class(record["config"]["task"]["_target_"]).fit_metrics
+    assert logged <= declared
+    assert {name for name in declared if name.startswith("val/")} <= logged
 
 
 # ---- item 13: each habit, one tiny run -----------------------------------------------------
@@ -109,9 +111,6 @@ def test_fast_dev_run_runs_one_batch_and_tests_the_final_weights(train_run):
     assert "trainer.fast_dev_run saves no checkpoints" in result.stdout
 
 
-@pytest.mark.xfail(
-    reason="needs branch data (ResumableTrainLoader cannot be rebuilt by Lightning)", strict=False
-)
 def test_overfit_batches_trains_on_that_many_batches(train_run):
     result, run_dir = train_run([*TINY, "++trainer.overfit_batches=2"])
     assert progress(run_dir)["steps"] == 2
@@ -151,14 +150,18 @@ def test_every_core_runs_under_cpu_bf16_autocast():
     no bf16 instructions (the LSTM's fused kernel fails there unless run in float32)."""
     script = """
 import torch
-from rnnlab.models.cells import DenseCore, FramewiseCore
-cores = [DenseCore(cell, input_size=12, hidden_size=8) for cell in ("rnn", "gru", "lstm")]
-for core in [*cores, FramewiseCore(input_size=12, hidden_size=8)]:
+from rnnlab.models.cells import ConvCore, DenseCore, FramewiseCore
+cells = ("rnn", "gru", "lstm")
+vector = [DenseCore(cell, input_size=12, hidden_size=8) for cell in cells]
+conv = [ConvCore(cell, input_channels=2, hidden_channels=[4, 4]) for cell in cells]
+runs = [(core, (12,), (8,)) for core in [*vector, FramewiseCore(input_size=12, hidden_size=8)]]
+runs += [(core, (2, 6, 6), (4, 6, 6)) for core in conv]
+for core, shape, out_shape in runs:
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        outputs, state = core(torch.rand(2, 5, 12))
-        outputs, state = core(torch.rand(2, 1, 12), state)
+        outputs, state = core(torch.rand(2, 5, *shape))
+        outputs, state = core(torch.rand(2, 1, *shape), state)
     outputs.float().sum().backward()
-    assert outputs.shape == (2, 1, 8) and torch.isfinite(outputs.float()).all()
+    assert outputs.shape == (2, 1, *out_shape) and torch.isfinite(outputs.float()).all()
 """
     result = subprocess.run(
         [sys.executable, "-c", script],
