@@ -84,8 +84,13 @@ def train(cfg: DictConfig) -> float | None:
         metrics, tested = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
     except (Interrupted, SIGTERMException) as interrupted:
         signum = getattr(interrupted, "signum", signal.SIGTERM)
-        reason = str(interrupted) or "received SIGTERM before training started"
-        record.finish("interrupted", failure=reason)
+        # Lightning's SIGTERMException (empty) comes only before rnnlab's handler takes over
+        reason = str(interrupted) or (
+            "received SIGTERM while the run was setting up (before the first training batch); "
+            "no new checkpoint. Continue the run with rnnlab-resume <run dir>."
+        )
+        progress = getattr(interrupted, "progress", None)
+        record.finish("interrupted", failure=reason, **({"progress": progress} if progress else {}))
         console.print(f"rnnlab: {reason}")
         raise SystemExit(128 + signum) from None
     except TrialPruned as pruned:  # an Optuna search stopped this trial: the sweeper records it
