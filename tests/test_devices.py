@@ -44,11 +44,19 @@ def test_prediction_strips_are_built_on_the_device_of_the_frames():
     assert image.device == META and image.shape == (1, 2 * (3 * 8 + 2 * 2) + 3 * 2, 3 * 10)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
-def test_next_frame_training_and_rollout_stay_on_the_device_of_the_batch(cell):
+CORES = {
+    "rnn": {**CORE, "cell": "rnn"},
+    "gru": {**CORE, "cell": "gru"},
+    "lstm": {**CORE, "cell": "lstm"},
+    "framewise": {"_target_": "rnnlab.models.cells.FramewiseCore", "hidden_size": 16},
+}
+
+
+@pytest.mark.parametrize("core", CORES)
+def test_next_frame_training_and_rollout_stay_on_the_device_of_the_batch(core):
     task = on_meta(
         NextFramePredictor(
-            model={**CORE, "cell": cell},
+            model=CORES[core],
             optimizer=ADAM,
             data_spec=SPEC,
             head=HEAD,
