@@ -18,7 +18,6 @@ from lightning.pytorch.callbacks import (
 )
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.profilers import SimpleProfiler
-from omegaconf import open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from rnnlab.cli.extras import apply_extras
@@ -29,10 +28,7 @@ from tests.conftest import TINY, read_json, run_cli
 
 def trainer_for(compose_config, tmp_path: Path, *overrides: str):
     """Lightning's Trainer as rnnlab builds it from the config composed with ``overrides``."""
-    cfg = compose_config([*TINY, f"paths.output_dir={tmp_path}", *overrides])
-    with open_dict(cfg):
-        cfg.pop("hydra")  # resolved only inside a Hydra run
-    return build_trainer(cfg)
+    return build_trainer(compose_config([*TINY, f"paths.output_dir={tmp_path}", *overrides]))
 
 
 @pytest.mark.parametrize(
@@ -62,6 +58,7 @@ def test_default_callbacks_are_merged_from_one_file_each(compose_config, tmp_pat
         "last_checkpoint",
         "model_summary",
         "progress_bar",
+        "progress_log",
     ]
     trainer = trainer_for(compose_config, tmp_path, "callbacks.model_summary.max_depth=2")
     assert len([c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)]) == 2
