@@ -33,13 +33,17 @@ def pip(*args: str | Path, cwd: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-def test_the_wheel_holds_every_config_file(tmp_path):
+def test_the_wheel_holds_every_config_file_and_module(tmp_path):
     source = source_copy(tmp_path)
     pip("wheel", source, "-w", tmp_path / "dist", *OFFLINE, cwd=tmp_path)
     (wheel,) = (tmp_path / "dist").glob("rnnlab-*.whl")
     shipped = set(zipfile.ZipFile(wheel).namelist())
     configs = {f"rnnlab/conf/{p.relative_to(CONFIG_DIR)}" for p in CONFIG_DIR.rglob("*.yaml")}
     assert len(configs) > 20 and configs <= shipped
+    # rnnlab and the Hydra plugins it brings (the Optuna sweeper, found in hydra_plugins/)
+    modules = {str(p.relative_to(REPO / "src")) for p in (REPO / "src").rglob("*.py")}
+    assert "hydra_plugins/rnnlab_optuna_sweeper/sweeper.py" in modules
+    assert modules <= shipped
 
 
 def git(*args: str, cwd: Path) -> None:
