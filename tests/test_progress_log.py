@@ -1,5 +1,5 @@
 """Runs without a terminal (nohup, SLURM, CI) print plain progress lines and keep them in
-train.log; with a terminal the progress bar alone shows progress."""
+train.log; with a terminal the progress bar shows progress (the lines only when it is off)."""
 
 from __future__ import annotations
 
@@ -52,17 +52,12 @@ def test_within_an_epoch_a_line_comes_at_most_every_every_s_seconds(train_run):
     ]
 
 
-def test_with_a_terminal_the_progress_bar_shows_progress_and_no_lines_are_written(tmp_path):
+def run_in_a_terminal(tmp_path: Path, args: list[str]) -> tuple[str, Path]:
+    """Run ``rnnlab-train`` with a pseudo-terminal as its stdout; what it showed, its run dir."""
     run_dir = tmp_path / "run"
     parent, child = pty.openpty()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "rnnlab.train",
-            *[arg for arg in TINY if arg != "~callbacks.progress_bar"],  # the bar stays on
-            f"hydra.run.dir={run_dir}",
-        ],
+        [sys.executable, "-m", "rnnlab.train", *args, f"hydra.run.dir={run_dir}"],
         cwd=tmp_path,
         stdout=child,
         stderr=subprocess.PIPE,
@@ -74,9 +69,21 @@ def test_with_a_terminal_the_progress_bar_shows_progress_and_no_lines_are_writte
     reader.start()
     assert process.wait(timeout=300) == 0, process.stderr.read()[-3000:]
     reader.join()
-    terminal = b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace"), run_dir
+
+
+def test_with_a_terminal_the_progress_bar_shows_progress_and_no_lines_are_written(tmp_path):
+    with_bar = [arg for arg in TINY if arg != "~callbacks.progress_bar"]  # the rich bar stays
+    terminal, run_dir = run_in_a_terminal(tmp_path, with_bar)
     assert "Epoch 0/0" in terminal  # the rich progress bar
     assert progress_lines(terminal) == [] and logged_progress(run_dir) == []
+
+
+def test_with_a_terminal_but_no_progress_bar_the_lines_show_progress(tmp_path):
+    terminal, run_dir = run_in_a_terminal(tmp_path, [*TINY, "++trainer.enable_progress_bar=false"])
+    lines = progress_lines(terminal.replace("\r\n", "\n"))
+    assert [line.split(" | ")[0] for line in lines] == ["epoch 1/1 step 4/4"]
+    assert logged_progress(run_dir) == lines
 
 
 def _drain(fd: int, chunks: list[bytes]) -> None:

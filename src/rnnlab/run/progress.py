@@ -27,15 +27,15 @@ from lightning.pytorch.callbacks import Callback, Timer
 from rnnlab.values import NON_NEGATIVE_NUMBER, Rule, one_of
 
 log = logging.getLogger("rnnlab.progress")
-WHEN = ("no_tty", "always", "never")
+WHEN = ("auto", "always", "never")
 
 
 class ProgressLog(Callback):
     """Plain progress lines: epoch, step, mean training loss, validation metrics, samples/s,
     elapsed time and estimated time left.
 
-    ``when``: ``no_tty`` (only when standard output is not a terminal, where the progress bar
-    shows progress instead), ``always`` or ``never``. ``every_s``: within an epoch, at most one
+    ``when``: ``auto`` (unless a progress bar draws in a terminal: standard output is not a
+    terminal, or the bar is off), ``always`` or ``never``. ``every_s``: within an epoch, at most one
     line every so many seconds (``0``: after every batch); one line ends each epoch.
     """
 
@@ -45,7 +45,7 @@ class ProgressLog(Callback):
     }
 
     def __init__(
-        self, every_s: float = 60.0, when: Literal["no_tty", "always", "never"] = "no_tty"
+        self, every_s: float = 60.0, when: Literal["auto", "always", "never"] = "auto"
     ) -> None:
         self.every_s = every_s
         self.when = when
@@ -57,9 +57,9 @@ class ProgressLog(Callback):
         self._epoch = _Window()  # since the epoch started
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        terminal = sys.stdout.isatty()
+        bar_in_terminal = sys.stdout.isatty() and trainer.progress_bar_callback is not None
         self.active = trainer.is_global_zero and (
-            self.when == "always" or (self.when == "no_tty" and not terminal)
+            self.when == "always" or (self.when == "auto" and not bar_in_terminal)
         )
         self._started = self._last_line = time.perf_counter()
         self._start_step = trainer.global_step
