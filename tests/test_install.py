@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 from rnnlab.config import CONFIG_DIR
-from tests.conftest import REPO, TINY, read_json
+from tests.conftest import PATIENCE_S, REPO, TINY, read_json
 
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
 OFFLINE = ["--no-deps", "--no-build-isolation", "--no-index"]
@@ -29,7 +29,9 @@ def source_copy(root: Path) -> Path:
 
 
 def pip(*args: str | Path, cwd: Path) -> None:
-    result = subprocess.run([*PIP, *map(str, args)], cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run(
+        [*PIP, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=PATIENCE_S
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -78,7 +80,7 @@ def test_pip_install_dot_trains_from_another_directory(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=PATIENCE_S,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     record = read_json(run_dir / "run.json")

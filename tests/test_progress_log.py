@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tests.conftest import TINY
+from tests.conftest import PATIENCE_S, TINY
 
 # TINY trains 4 batches of 8 sequences per epoch
 NUMBER = r"[-+]?\d[\d.e+-]*"
@@ -67,7 +67,7 @@ def run_in_a_terminal(tmp_path: Path, args: list[str]) -> tuple[str, Path]:
     chunks: list[bytes] = []
     reader = threading.Thread(target=_drain, args=(parent, chunks))
     reader.start()
-    assert process.wait(timeout=300) == 0, process.stderr.read()[-3000:]
+    assert process.wait(timeout=PATIENCE_S) == 0, process.stderr.read()[-3000:]
     reader.join()
     return b"".join(chunks).decode(errors="replace"), run_dir
 

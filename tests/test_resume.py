@@ -16,7 +16,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import read_json, run_cli, run_script
+from tests.conftest import PATIENCE_S, read_json, run_cli, run_script
 from tests.data_makers import sequences
 
 # Long enough epochs (~1 s, 64 batches) to stop a run between its first checkpoint and its end.
@@ -70,7 +70,7 @@ def start(
 
 
 def wait_for(
-    path: Path, process: subprocess.Popen, versions: int = 1, timeout: float = 120
+    path: Path, process: subprocess.Popen, versions: int = 1, timeout: float = PATIENCE_S
 ) -> None:
     """Wait until ``path`` has been written ``versions`` times (checkpoints are renamed into place,
     so every version is a new inode)."""
@@ -169,7 +169,7 @@ def stop_at_step(run_dir: Path, step: int, signum: int) -> None:
     process = start(run_dir, pause, env={"PYTHONPATH": str(FAULTS)})
     wait_for(announce, process)
     process.send_signal(signum)
-    assert process.wait(timeout=120) == 128 + signum, process.stderr.read()[-3000:]
+    assert process.wait(timeout=PATIENCE_S) == 128 + signum, process.stderr.read()[-3000:]
 
 
 def saved_step(run_dir: Path) -> int:
@@ -262,7 +262,7 @@ def test_resumed_sweep_skips_completed_runs_and_resumes_the_others(tmp_path):
     assert read_json(sweep / "1" / "run.json")["status"] == "running"
     first_record = (sweep / "0" / "run.json").read_text()
 
-    result = run_cli("rnnlab.train", [*args, "resume=true"], tmp_path, timeout=600)
+    result = run_cli("rnnlab.train", [*args, "resume=true"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "holds a completed run; skipping it" in result.stdout
     assert (sweep / "0" / "run.json").read_text() == first_record  # untouched
