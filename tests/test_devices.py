@@ -41,7 +41,7 @@ def on_meta(task: L.LightningModule) -> L.LightningModule:
 def test_prediction_strips_are_built_on_the_device_of_the_frames():
     context, truth = frames()[:, :3], frames()[:, 3:]
     image = prediction_strips(context, truth, truth)
-    assert image.device == META and image.shape == (1, 2 * (3 * 8 + 2 * 2) + 3 * 2, 3 * 10)
+    assert image.device == META and image.shape == (1, 2 * (4 * 8 + 3 * 2) + 3 * 2, 3 * 10)
 
 
 CORES = {
@@ -49,6 +49,25 @@ CORES = {
     "gru": {**CORE, "cell": "gru"},
     "lstm": {**CORE, "cell": "lstm"},
     "framewise": {"_target_": "rnnlab.models.cells.FramewiseCore", "hidden_size": 16},
+    "gru_cnn_encoder": {**CORE, "cell": "gru", "encoder": "cnn", "encoder_channels": [4, 4]},
+    "conv_lstm": {
+        "_target_": "rnnlab.models.cells.ConvCore",
+        "cell": "lstm",
+        "hidden_channels": [4, 4],
+        "kernel_size": 3,
+        "norm": "group",
+        "encoder": "patchify",
+        "patch_size": 2,
+    },
+    "conv_gru": {
+        "_target_": "rnnlab.models.cells.ConvCore",
+        "cell": "gru",
+        "hidden_channels": [4],
+        "kernel_size": 3,
+        "norm": "layer",
+        "encoder": "patchify",
+        "patch_size": 2,
+    },
 }
 
 
@@ -122,3 +141,19 @@ def test_checkpoints_carry_the_cuda_rng_states_and_resume_restores_them(monkeypa
     cuda.states = [torch.tensor([7], dtype=torch.uint8)] * 2  # the GPU draws on
     callback.on_load_checkpoint(None, None, checkpoint)
     assert [int(s) for s in cuda.states] == [1, 2]
+
+
+def test_scheduled_sampling_draws_on_the_device_of_the_batch():
+    task = on_meta(
+        NextFramePredictor(
+            model=CORES["gru"],
+            optimizer=ADAM,
+            data_spec=SPEC,
+            head=HEAD,
+            context_frames=3,
+            predict_frames=3,
+            scheduled_sampling={"steps": 10, "end": 0.0},
+        )
+    )
+    raw = task.sampled_forcing(frames(), probability=0.5)  # a true frame or a prediction each step
+    assert raw.device == META and raw.shape == (2, 5, 1, 8, 8)

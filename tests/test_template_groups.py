@@ -59,20 +59,22 @@ def test_default_callbacks_are_merged_from_one_file_each(compose_config, tmp_pat
         "model_summary",
         "progress_bar",
         "progress_log",
+        "lr_monitor",
     ]
     trainer = trainer_for(compose_config, tmp_path, "callbacks.model_summary.max_depth=2")
     assert len([c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)]) == 2
     summary = next(c for c in trainer.callbacks if isinstance(c, RichModelSummary))
     assert summary._max_depth == 2
     assert any(isinstance(c, RichProgressBar) for c in trainer.callbacks)
-    assert not any(isinstance(c, EarlyStopping | LearningRateMonitor) for c in trainer.callbacks)
+    assert any(isinstance(c, LearningRateMonitor) for c in trainer.callbacks)
+    assert not any(isinstance(c, EarlyStopping) for c in trainer.callbacks)
 
 
-def test_early_stopping_and_lr_monitor_compose_with_the_defaults(compose_config, tmp_path):
+def test_early_stopping_composes_with_the_defaults(compose_config, tmp_path):
     trainer = trainer_for(
         compose_config,
         tmp_path,
-        "callbacks=[default,early_stopping,lr_monitor]",
+        "callbacks=[default,early_stopping]",
         "callbacks.early_stopping.patience=5",
         "monitor.metric=val/mse_per_frame",
     )
@@ -80,6 +82,12 @@ def test_early_stopping_and_lr_monitor_compose_with_the_defaults(compose_config,
     assert (stopping.monitor, stopping.patience) == ("val/mse_per_frame", 5)
     assert any(isinstance(c, LearningRateMonitor) for c in trainer.callbacks)
     assert len([c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)]) == 2
+
+
+def test_with_logging_off_the_default_lr_monitor_is_left_out(compose_config, tmp_path):
+    for logging_off in ("~logger", "++trainer.logger=false"):
+        trainer = trainer_for(compose_config, tmp_path, logging_off)
+        assert not any(isinstance(c, LearningRateMonitor) for c in trainer.callbacks)
 
 
 def test_logger_many_builds_tensorboard_and_csv_together(compose_config, tmp_path):

@@ -7,7 +7,7 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import get_class
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 
 from rnnlab.config import build_from_config, to_primitive
@@ -47,11 +47,18 @@ def build_loggers(
 
 
 def build_callbacks(config: dict[str, Any]) -> list[Callback]:
-    """The callbacks of ``config['callbacks']`` (a dict of named callbacks; ``null`` ones off)."""
-    return [
+    """The callbacks of ``config['callbacks']`` (a dict of named callbacks; ``null`` ones off).
+
+    With logging off, a learning-rate monitor (in the default callbacks) has nowhere to log and
+    Lightning would refuse the run: it is left out.
+    """
+    callbacks = [
         build_from_config(node, key)
         for key, node in named_components(config.get("callbacks"), "callbacks").items()
     ]
+    if logging_disabled(config):
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    return callbacks
 
 
 def logging_disabled(config: dict[str, Any]) -> bool:
