@@ -31,7 +31,7 @@ def train_error(
         ("task=clasify", ["task=clasify", "classify, next_frame"]),
         ("optimizer=adamm", ["optimizer=adamm", "adam, adamw, sgd"]),
         ("trainer=tpu", ["trainer=tpu", "cpu, gpu"]),
-        ("logger=wandb", ["logger=wandb", "csv, tensorboard"]),
+        ("logger=wandb", ["logger=wandb", "csv, many, tensorboard"]),
         ("data=moving_mnist", ["data=moving_mnist", "moving_digits"]),
     ],
 )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import read_json, run_cli, run_script
+from tests.conftest import PATIENCE_S, read_json, run_cli, run_script
 from tests.data_makers import sequences
 
 # Long enough epochs (~1 s, 64 batches) to stop a run between its first checkpoint and its end.
@@ -46,24 +49,28 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     }
 
 
-def start(run_dir: Path, run: list[str] = RUN) -> subprocess.Popen:
-    import os
-    import sys
+FAULTS = Path(__file__).resolve().parent / "fault_injection"
 
-    from tests.conftest import REPO  # noqa: F401  (the repo is importable from the cwd)
 
+def start(
+    run_dir: Path,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    run: Sequence[str] = RUN,
+) -> subprocess.Popen:
+    """Start ``rnnlab-train`` on ``run`` + ``args`` in the background; its stdout is dropped."""
     return subprocess.Popen(
-        [sys.executable, "-m", "rnnlab.train", *run, f"hydra.run.dir={run_dir}"],
+        [sys.executable, "-m", "rnnlab.train", *run, *args, f"hydra.run.dir={run_dir}"],
         cwd=run_dir.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
     )
 
 
 def wait_for(
-    path: Path, process: subprocess.Popen, versions: int = 1, timeout: float = 120
+    path: Path, process: subprocess.Popen, versions: int = 1, timeout: float = PATIENCE_S
 ) -> None:
     """Wait until ``path`` has been written ``versions`` times (checkpoints are renamed into place,
     so every version is a new inode)."""
@@ -114,7 +121,7 @@ def assert_same_run(resumed: Path, uninterrupted: Path) -> None:
 
 def sigkill_after_epoch_1_then_resume(run_dir: Path, run: list[str]) -> None:
     """Start ``run``, kill it (SIGKILL) once epoch 1's checkpoint is in place, resume it."""
-    process = start(run_dir, run)
+    process = start(run_dir, run=run)
     wait_for(run_dir / "checkpoints" / "last.ckpt", process, versions=2)  # after epoch 1
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -149,21 +156,64 @@ def test_sigkill_then_resume_on_a_file_source_equals_uninterrupted(
         assert torch.equal(resumed["state_dict"][name], weights), name
 
 
-@pytest.mark.slow
-def test_sigterm_saves_a_checkpoint_and_rnnlab_resume_continues(uninterrupted, tmp_path):
-    run_dir = tmp_path / "run"
-    process = start(run_dir)
-    wait_for(run_dir / "checkpoints" / "last.ckpt", process)
-    time.sleep(0.3)
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 128 + signal.SIGTERM
-    record = read_json(run_dir / "run.json")
-    assert record["status"] == "interrupted" and "SIGTERM" in record["failure"]
-    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
-    assert checkpoint["global_step"] >= 64  # at least the first epoch is kept
+def stop_at_step(run_dir: Path, step: int, signum: int) -> None:
+    """Run :data:`RUN` until training has made ``step`` optimizer steps, send ``signum`` right
+    then (a callback announces the step in a file and waits for the signal) and wait for the run
+    to end with status 128 + ``signum``."""
+    announce = run_dir.parent / f"reached_{step}"
+    pause = [
+        "+callbacks.pause._target_=rnnlab_faults.PauseAtStep",
+        f"+callbacks.pause.step={step}",
+        f"+callbacks.pause.announce={announce}",
+    ]
+    process = start(run_dir, pause, env={"PYTHONPATH": str(FAULTS)})
+    wait_for(announce, process)
+    process.send_signal(signum)
+    assert process.wait(timeout=PATIENCE_S) == 128 + signum, process.stderr.read()[-3000:]
 
-    result = run_script("rnnlab-resume", [str(run_dir)], tmp_path)
+
+def saved_step(run_dir: Path) -> int:
+    """The ``global_step`` of the run's ``last.ckpt`` (read without loading its weights)."""
+    path = run_dir / "checkpoints" / "last.ckpt"
+    return torch.load(path, weights_only=True, mmap=True)["global_step"]
+
+
+def resume(run_dir: Path) -> None:
+    result = run_script(
+        "rnnlab-resume", [str(run_dir)], run_dir.parent, env={"PYTHONPATH": str(FAULTS)}
+    )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_sigterm_mid_epoch_saves_that_step_and_the_resumed_run_equals_an_uninterrupted_one(
+    uninterrupted, tmp_path
+):
+    run_dir = tmp_path / "run"
+    stop_at_step(run_dir, 70, signal.SIGTERM)  # epoch 1, after its 7th batch (64 per epoch)
+    assert saved_step(run_dir) == 70
+    record = read_json(run_dir / "run.json")
+    assert record["status"] == "interrupted"
+    assert record["failure"].startswith("received SIGTERM; saved")
+    assert "at step 70" in record["failure"]
+    assert record["progress"] == {"epochs": 1, "steps": 70}
+
+    resume(run_dir)
+    assert_same_run(run_dir, uninterrupted)
+
+
+@pytest.mark.slow
+def test_sigusr1_in_an_epochs_last_batch_keeps_that_epoch_and_its_validation(
+    uninterrupted, tmp_path
+):
+    run_dir = tmp_path / "run"
+    stop_at_step(run_dir, 64, signal.SIGUSR1)  # the last batch of epoch 0, before validation
+    assert saved_step(run_dir) == 64
+    record = read_json(run_dir / "run.json")
+    assert record["status"] == "interrupted" and record["progress"] == {"epochs": 1, "steps": 64}
+    assert [step for step, _ in scalars(run_dir)["val/loss"]] == [63]  # epoch 0's validation
+
+    resume(run_dir)
     assert_same_run(run_dir, uninterrupted)
 
 
@@ -195,9 +245,6 @@ def test_resume_refuses_a_run_directory_of_another_config(uninterrupted, tmp_pat
 
 @pytest.mark.slow
 def test_resumed_sweep_skips_completed_runs_and_resumes_the_others(tmp_path):
-    import os
-    import sys
-
     sweep = tmp_path / "sweep"
     args = ["-m", "seed=1,2", *RUN, "trainer.max_epochs=2", f"hydra.sweep.dir={sweep}"]
     process = subprocess.Popen(
@@ -215,7 +262,7 @@ def test_resumed_sweep_skips_completed_runs_and_resumes_the_others(tmp_path):
     assert read_json(sweep / "1" / "run.json")["status"] == "running"
     first_record = (sweep / "0" / "run.json").read_text()
 
-    result = run_cli("rnnlab.train", [*args, "resume=true"], tmp_path, timeout=600)
+    result = run_cli("rnnlab.train", [*args, "resume=true"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "holds a completed run; skipping it" in result.stdout
     assert (sweep / "0" / "run.json").read_text() == first_record  # untouched

@@ -1,10 +1,15 @@
-"""Cores that fail on purpose, to test how runs fail (used via model._target_ and PYTHONPATH)."""
+"""Components that fail or stop on purpose, to test how runs fail and stop (used through
+``model._target_``/``+callbacks.<name>._target_`` and PYTHONPATH)."""
 
 from __future__ import annotations
 
+import signal
+import time
+from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.callbacks import Callback
 
 from rnnlab.models.cells import DenseCore
 
@@ -24,3 +29,40 @@ class NanAfterCore(DenseCore):
             if self.training_calls > self.nan_after:
                 outputs = outputs * float("nan")
         return outputs, state
+
+
+class PauseAtStep(Callback):
+    """Once training reaches ``step`` (optimizer steps done), write ``step`` to the file
+    ``announce`` and wait until SIGTERM or SIGUSR1 arrives: a test sends it at that exact step.
+
+    Waits in ``on_train_batch_end`` of the batch that made the step, after it trained and before
+    the next one starts. The signal goes to whatever handler is installed (the run's own); this
+    callback only watches it arrive, so it cannot miss one sent before it starts waiting.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
+
+    def __init__(self, step: int, announce: str) -> None:
+        self.step = step
+        self.announce = announce
+
+    def on_train_batch_end(self, trainer: Any, *args: Any, **kwargs: Any) -> None:
+        if trainer.global_step != self.step:
+            return
+        self.step = -1  # once
+        arrived: list[int] = []
+        handlers = {signum: signal.getsignal(signum) for signum in self.SIGNALS}
+
+        def watch(signum: int, frame: Any) -> None:
+            arrived.append(signum)
+            handler = handlers[signum]
+            if callable(handler):
+                handler(signum, frame)
+
+        for signum in self.SIGNALS:
+            signal.signal(signum, watch)
+        Path(self.announce).write_text(str(trainer.global_step))
+        while not arrived:
+            time.sleep(0.005)  # python runs signal handlers between these sleeps
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)

@@ -20,7 +20,9 @@ log = logging.getLogger("rnnlab")
 
 
 def _not_an_advert(record: logging.LogRecord) -> bool:
-    return "Tip:" not in record.getMessage()
+    message = record.getMessage()
+    # adverts, and Lightning noting that callbacks/model_summary replaces its own summary
+    return "Tip:" not in message and "already configured with model summary" not in message
 
 
 def quiet_third_party_noise() -> None:

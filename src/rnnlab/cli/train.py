@@ -22,6 +22,7 @@ from rnnlab.cli.console import (
     print_run_summary,
     quiet_third_party_noise,
 )
+from rnnlab.cli.extras import apply_extras
 from rnnlab.config import CONFIG_DIR, to_primitive
 from rnnlab.config.validate import validate_config
 from rnnlab.errors import RnnlabError, report
@@ -37,6 +38,7 @@ def train(cfg: DictConfig) -> float | None:
     """Run one experiment described by ``cfg``; return the best value of ``cfg.monitor.metric``."""
     config = to_primitive(cfg)
     validate_config(config)
+    extras = apply_extras(config)
     # torch and Lightning take ~4 s to import: only once the config is known to be sound.
     import lightning as L
     from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -63,7 +65,8 @@ def train(cfg: DictConfig) -> float | None:
     if plan.completed is not None:
         console.print(f"resume=true: {run_dir} holds a completed run; skipping it.", soft_wrap=True)
         return plan.completed["metrics"]["best"]["value"]
-    print_config_tree(cfg)
+    if extras.print_config:
+        print_config_tree(cfg)
     record = RunRecord.start(
         run_dir,
         previous=plan.previous,
@@ -86,8 +89,13 @@ def train(cfg: DictConfig) -> float | None:
         metrics, tested = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
     except (Interrupted, SIGTERMException) as interrupted:
         signum = getattr(interrupted, "signum", signal.SIGTERM)
-        reason = str(interrupted) or "received SIGTERM before training started"
-        record.finish("interrupted", failure=reason)
+        # Lightning's SIGTERMException (empty) comes only before rnnlab's handler takes over
+        reason = str(interrupted) or (
+            "received SIGTERM while the run was setting up (before the first training batch); "
+            "no new checkpoint. Continue the run with rnnlab-resume <run dir>."
+        )
+        progress = getattr(interrupted, "progress", None)
+        record.finish("interrupted", failure=reason, **({"progress": progress} if progress else {}))
         console.print(f"rnnlab: {reason}")
         raise SystemExit(128 + signum) from None
     except TrialPruned as pruned:  # an Optuna search stopped this trial: the sweeper records it

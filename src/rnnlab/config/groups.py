@@ -28,6 +28,7 @@ GROUPS: tuple[Group, ...] = (
     Group("trainer", hparam=True),
     Group("logger"),
     Group("callbacks"),
+    Group("extras"),
     Group("debug"),
     Group("paths"),
     Group("experiment"),

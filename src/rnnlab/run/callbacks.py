@@ -91,12 +91,26 @@ class FiniteLossGuard(Callback):
 
 
 class Interrupted(Exception):
-    """Raised after SIGTERM/SIGUSR1 (once a checkpoint is saved, if training); ends the run."""
+    """Raised after SIGTERM/SIGUSR1 (once a checkpoint is saved, if training); ends the run.
 
-    def __init__(self, signum: int, checkpoint: str | None, unsaved: str = "not training") -> None:
+    ``progress``: ``{"epochs": done, "steps": done}`` at the saved checkpoint, or ``None`` when
+    nothing was saved (for run.json); ``unsaved`` says why nothing was.
+    """
+
+    def __init__(
+        self,
+        signum: int,
+        checkpoint: str | None,
+        progress: dict[str, int] | None = None,
+        unsaved: str = "not training",
+    ) -> None:
         self.signum = signum
+        self.progress = progress
         name = signal.Signals(signum).name
-        saved = f"saved {checkpoint}" if checkpoint else f"no new checkpoint ({unsaved})"
+        if checkpoint and progress:
+            saved = f"saved {checkpoint} at step {progress['steps']}"
+        else:
+            saved = f"no new checkpoint ({unsaved})"
         super().__init__(
             f"received {name}; {saved}. Continue the run with rnnlab-resume <run dir> (or "
             "resume=true with the same run directory)."
@@ -108,9 +122,18 @@ class SaveOnSignal(Callback):
     the next training batch and stop with :class:`Interrupted` (exit code 128 + signal).
 
     Saving between two batches (the last one trained and logged, the next not started) lets a
-    resumed run continue with exactly that next batch. During validation or test it stops at the
-    next batch without saving (a resumed run redoes that stage from the last checkpoint).
-    The handler replaces Lightning's own SIGTERM handling, which would exit with status 0.
+    resumed run continue with exactly that next batch. A signal that arrives during fit's
+    validation lets that validation finish (it closes the epoch just trained) and saves before
+    the next batch; during test the run stops at the next test batch without saving (a resumed
+    run redoes the test from the last checkpoint).
+
+    Lightning installs its own SIGTERM handler each time a stage starts, *after* ``on_fit_start``,
+    and raises ``SIGTERMException`` at the end of the current batch, before any hook of the next
+    one could save. This callback therefore installs its handler again once the training loop
+    has started (``on_train_start``) and when test starts, replacing Lightning's for the rest of
+    the stage (Lightning restores the previous handlers when the stage ends). Like Lightning's, it
+    forwards the signal to processes a launcher started; with several processes, all stop at the
+    same batch.
     """
 
     SIGNALS = tuple(
@@ -120,37 +143,59 @@ class SaveOnSignal(Callback):
     def __init__(self, checkpoint_path: str | None) -> None:
         self.checkpoint_path = checkpoint_path  # None: checkpointing is off, stop without saving
         self.received: int | None = None
+        self._trainer: L.Trainer | None = None
+        self._saving = False  # True while this callback saves its own checkpoint
 
     def _handle(self, signum: int, frame: Any) -> None:
+        first = self.received is None
         self.received = signum
+        launcher = self._trainer.strategy.launcher if self._trainer is not None else None
+        if first and launcher is not None:
+            launcher.kill(signum)  # what Lightning's handler does for processes it started
 
-    def _install(self) -> None:
-        # Lightning installs its handlers when a stage starts and restores the previous ones
-        # when it ends; these hooks run in between.
+    def _install(self, trainer: L.Trainer) -> None:
+        self._trainer = trainer
         if threading.current_thread() is threading.main_thread():
             for signum in self.SIGNALS:
                 signal.signal(signum, self._handle)
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._install()
+        # Lightning composes this handler into its own when fit registers its handlers: a signal
+        # while fit sets up or runs its sanity check is seen by both.
+        self._install(trainer)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._install(trainer)  # now replaces Lightning's handler, which fit has just installed
 
     def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._install()
+        self._install(trainer)
+
+    def _stop_requested(self, trainer: L.Trainer) -> bool:
+        received = self.received is not None
+        if trainer.world_size > 1:  # every process stops at the same batch, or none does
+            received = trainer.strategy.reduce_boolean_decision(received, all=False)
+        return received
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if self.received is not None:
+        if self._stop_requested(trainer):
+            signum = self.received or signal.SIGTERM
             if self.checkpoint_path is None:
-                self._stop_without_saving()
-            trainer.save_checkpoint(self.checkpoint_path)
-            raise Interrupted(self.received, self.checkpoint_path)
+                raise Interrupted(signum, None, unsaved="trainer.enable_checkpointing=false")
+            self._saving = True
+            try:
+                trainer.save_checkpoint(self.checkpoint_path)
+            finally:
+                self._saving = False
+            progress = {"epochs": trainer.current_epoch, "steps": trainer.global_step}
+            raise Interrupted(signum, self.checkpoint_path, progress)
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
-        if self.received is None or trainer.accumulate_grad_batches != 1:
-            return
+        if not self._saving or trainer.accumulate_grad_batches != 1:
+            return  # a checkpoint of another callback (e.g. last.ckpt at the end of an epoch)
         # Lightning assumes a mid-epoch checkpoint comes from on_train_batch_end and counts one
         # more stepped batch when it restores one; ours is saved before the next batch starts,
         # so without this the resumed run would log every step one step late.
@@ -159,10 +204,11 @@ class SaveOnSignal(Callback):
     def _stop_without_saving(self) -> None:
         if self.received is not None:
             off = "trainer.enable_checkpointing=false" if self.checkpoint_path is None else None
-            raise Interrupted(self.received, None, off or "not training")
+            raise Interrupted(self.received, None, unsaved=off or "not training")
 
-    def on_validation_batch_start(self, *args: Any, **kwargs: Any) -> None:
-        self._stop_without_saving()
+    def on_validation_batch_start(self, trainer: L.Trainer, *args: Any, **kwargs: Any) -> None:
+        if trainer.sanity_checking:  # nothing trained yet: stop at once
+            self._stop_without_saving()
 
     def on_test_batch_start(self, *args: Any, **kwargs: Any) -> None:
         self._stop_without_saving()
@@ -170,11 +216,14 @@ class SaveOnSignal(Callback):
 
 class RngStateInCheckpoint(Callback):
     """Saves the python/numpy/torch random states in checkpoints and restores them on resume, so
-    dropout and other random draws continue exactly as in an uninterrupted run.
+    dropout and other random draws continue exactly as in an uninterrupted run. When CUDA is in
+    use, the states of every CUDA device are saved and restored too (dropout on a GPU draws from
+    them, not from the CPU generator).
 
     A checkpoint saved between epochs is restored at once (Lightning then draws for the new
-    epoch's data iterator, as the uninterrupted run did); one saved mid-epoch is restored just
-    before the next training batch, where it was saved.
+    epoch's data iterator, as the uninterrupted run did); one saved mid-epoch, or as a batch
+    starts (:class:`SaveOnSignal`, also at an epoch's first batch, after that epoch's iterator
+    was made), is restored just before the next training batch, where it was saved.
     """
 
     def __init__(self) -> None:
@@ -184,13 +233,18 @@ class RngStateInCheckpoint(Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         numpy_state = np.random.get_state()
-        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        progress = trainer.fit_loop.epoch_loop.batch_progress.current
+        done = progress.completed
+        in_a_batch = progress.ready > done  # saved as a batch starts, before it trains
         checkpoint["rnnlab_rng"] = {
             "python": random.getstate(),
             "numpy": [numpy_state[0], numpy_state[1].tolist(), *numpy_state[2:]],
             "torch": torch.get_rng_state(),
-            "mid_epoch": 0 < done < trainer.num_training_batches,
+            # (key kept for older checkpoints) restore before the next batch, not at once
+            "mid_epoch": 0 < done < trainer.num_training_batches or in_a_batch,
         }
+        if _cuda_in_use():
+            checkpoint["rnnlab_rng"]["cuda"] = torch.cuda.get_rng_state_all()
 
     def on_load_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
@@ -216,6 +270,20 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(_as_tuple(state["python"]))
     np.random.set_state((version, np.asarray(keys, dtype=np.uint32), *rest))
     torch.set_rng_state(state["torch"])
+    cuda_states = state.get("cuda")
+    if cuda_states and torch.cuda.is_available():
+        # one state per device; a run resumed on fewer devices restores the ones it has
+        count = min(len(cuda_states), torch.cuda.device_count())
+        torch.cuda.set_rng_state_all(cuda_states[:count])
+
+
+def _cuda_in_use() -> bool:
+    """True when this process has initialised CUDA (so its generators hold real states).
+
+    Asking an uninitialised CUDA for its states would initialise it (slow, and pointless for a
+    CPU run on a machine that happens to have a GPU).
+    """
+    return torch.cuda.is_available() and torch.cuda.is_initialized()
 
 
 def _as_tuple(state: Any) -> Any:

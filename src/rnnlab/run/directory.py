@@ -25,7 +25,8 @@ class ResumePlan:
 
 
 def last_checkpoint_path(run_dir: Path) -> Path:
-    """Where a run keeps its latest checkpoint (conf/callbacks/default.yaml, and on signals)."""
+    """Where a run keeps its latest checkpoint (conf/callbacks/last_checkpoint.yaml, and on
+    signals)."""
     return run_dir / "checkpoints" / "last.ckpt"
 
 

@@ -70,8 +70,18 @@ SOURCE_DIR = Path(__file__).resolve().parent
 
 
 def git_state(source: Path = SOURCE_DIR) -> dict[str, Any]:
-    """Commit and dirty flag of the git tree holding rnnlab's source, or nulls outside git."""
+    """Commit and dirty flag of the git tree holding rnnlab's source, or nulls outside git.
+
+    Only a tree that tracks these files counts: an installed copy (a wheel, ``pip install .``)
+    inside some other repository, e.g. a project's ``.venv``, has no git state of its own.
+    """
     try:
+        subprocess.run(  # fails unless this very file is tracked by the tree around it
+            ["git", "-C", str(source), "ls-files", "--error-unmatch", Path(__file__).name],
+            capture_output=True,
+            timeout=10,
+            check=True,
+        )
         commit = subprocess.run(
             ["git", "-C", str(source), "rev-parse", "HEAD"],
             capture_output=True,

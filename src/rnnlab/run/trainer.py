@@ -9,7 +9,7 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import get_class
-from lightning.pytorch.callbacks import Callback, Checkpoint, ProgressBar
+from lightning.pytorch.callbacks import Callback, Checkpoint, LearningRateMonitor, ProgressBar
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
@@ -82,13 +82,19 @@ def _builds(node: dict[str, Any], kind: type) -> bool:
 def build_callbacks(config: dict[str, Any]) -> list[Callback]:
     """The callbacks of ``config['callbacks']`` (a dict of named callbacks; ``null`` ones off),
     less those a Trainer switch turns off (``trainer.enable_checkpointing=false`` leaves out the
-    checkpoint callbacks, ``trainer.enable_progress_bar=false`` the progress bar)."""
+    checkpoint callbacks, ``trainer.enable_progress_bar=false`` the progress bar). With logging
+    off, a learning-rate monitor has nowhere to log and Lightning would refuse the run: it is
+    left out too.
+    """
     left_out = {key for keys in switched_off(config).values() for key in keys}
-    return [
+    callbacks = [
         build_from_config(node, key)
         for key, node in named_components(config.get("callbacks"), "callbacks").items()
         if key not in left_out
     ]
+    if logging_disabled(config):
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    return callbacks
 
 
 def checkpointing_enabled(config: dict[str, Any]) -> bool:
