@@ -3,14 +3,16 @@
 Checks, each failing with a :class:`ConfigError` that names the key, the bad value and what is
 allowed: the top-level keys, the value rules each component declares beside its code
 (``value_rules`` on the class a group's ``_target_`` names), every key of every ``_target_``
-group against the parameters of the class it builds, and the accelerator.
+group against the parameters of the class it builds (and the keys rnnlab reads itself, such as
+``model.param_budget``, against their own rules), a parameter budget's core declaring its width,
+and the accelerator.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rnnlab.config.builder import adapter_class, check_config_keys
+from rnnlab.config.builder import adapter_class, check_config_keys, own_key_classes
 from rnnlab.config.groups import GROUP_NAMES, injected
 from rnnlab.errors import ConfigError
 from rnnlab.values import (
@@ -108,10 +110,21 @@ def check_components(config: dict[str, Any]) -> None:
         adapters = adapter_class(key)
         if adapters is not None:
             check_rules(node, adapters.value_rules, prefix=f"{key}.")
+        for own in own_key_classes(key):
+            check_rules(node, own.value_rules, prefix=f"{key}.")
     for group, rules in THIRD_PARTY_RULES.items():
         node = config.get(group)
         if isinstance(node, dict):
             check_rules(node, rules, prefix=f"{group}.")
+
+
+def check_param_budget(config: dict[str, Any]) -> None:
+    """``model.param_budget`` needs a core that declares its width key."""
+    from rnnlab.models.budget import width_key_of
+
+    model = config.get("model")
+    if isinstance(model, dict) and model.get("param_budget") is not None:
+        width_key_of(check_config_keys(model, "model", provided=injected("model")))
 
 
 def check_training_ends(config: dict[str, Any]) -> None:
@@ -147,5 +160,6 @@ def validate_config(config: dict[str, Any]) -> None:
     """Run every check on the resolved ``config``; raise :class:`ConfigError` on the first."""
     check_top_level(config)
     check_components(config)
+    check_param_budget(config)
     check_training_ends(config)
     check_accelerator(config)
