@@ -178,3 +178,39 @@ def test_every_model_config_accepts_param_budget():
     assert configs
     for path in [*configs, EXAMPLE_CONF]:
         assert "\nparam_budget: null" in path.read_text(), path
+
+
+def conv_lstm_next_frame_parameters(channels: list[int], kernel: int = 3, patch: int = 4) -> int:
+    """ConvLSTM layers on 1x32x32 frames cut into patch x patch (16 input maps), then a 1x1
+    convolution back to the patch's pixels."""
+    total, inputs = 0, patch * patch
+    for hidden in channels:
+        total += 4 * hidden * (inputs + hidden) * kernel * kernel + 4 * hidden
+        inputs = hidden
+    return total + channels[-1] * patch * patch + patch * patch
+
+
+def test_conv_hidden_channels_are_scaled_together(tmp_path):
+    run_dir = tmp_path / "run"
+    tiny_conv = [o for o in TINY if not o.startswith("model.hidden_size")]
+    result = run_cli(
+        "rnnlab.train",
+        [
+            *tiny_conv,
+            "model=conv_lstm",
+            "model.hidden_channels=[4,8]",  # proportions 1:2 kept
+            "model.kernel_size=3",
+            "model.patch_size=4",
+            "model.param_budget=30000",
+            f"hydra.run.dir={run_dir}",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = read_json(run_dir / "run.json")
+    sizing = record["param_budget"]
+    assert sizing["width_key"] == "hidden_channels"
+    # the largest entry is the searched size: [9, 18] 26,008; [10, 19] 29,632; [10, 20] 31,416
+    assert sizing["width"] == [10, 19]
+    assert record["parameters"] == sizing["parameters"] == conv_lstm_next_frame_parameters([10, 19])
+    assert "model.hidden_channels=[10, 19] -> 29,632 trainable parameters" in result.stdout

@@ -18,7 +18,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from tests.conftest import TINY, read_json, run_script
+from tests.conftest import PATIENCE_S, TINY, read_json, run_script
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -54,7 +54,7 @@ def stopped_study(tmp_path_factory) -> Stopped:
     with subprocess.Popen(
         command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:
-        watchdog = threading.Timer(600, process.kill)
+        watchdog = threading.Timer(PATIENCE_S, process.kill)  # only if it hangs
         watchdog.start()
         for line in process.stdout:
             lines.append(line)
@@ -64,7 +64,7 @@ def stopped_study(tmp_path_factory) -> Stopped:
     states = {v: [t.state for t in study_trials(directory, v)] for v in VARIANTS}
     rerun = read_json(first_rerun / "run.json")
     compared = (directory / "comparison.md").exists()
-    second = run_script("rnnlab-study", [*STUDY, "--dir", str(directory)], root, timeout=600)
+    second = run_script("rnnlab-study", [*STUDY, "--dir", str(directory)], root)
     assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-4000:]
     code = process.returncode
     return Stopped(directory, "".join(lines), code, states, rerun, compared, second)
@@ -170,6 +170,11 @@ BAD_STUDIES = [
         "searched_width",
         ["model=rnn,gru", "model.param_budget=20000", "--search", "dense_optuna"],
         ["dense_optuna tunes model.hidden_size, but model.param_budget=20000 sets it"],
+    ),
+    (
+        "searched_key_missing",
+        ["model=lstm,conv_lstm"],
+        ["budget_optuna tunes model.dropout, which model=conv_lstm does not have", "lr_optuna"],
     ),
 ]
 

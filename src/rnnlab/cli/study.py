@@ -258,6 +258,16 @@ def compose_variant(overrides: Sequence[str], variant: str, search: str) -> dict
         validate_config(config)
     except RnnlabError as error:
         raise ConfigError(f"With {variant}: {error}") from None
+    for key in params:
+        searched = str(key)
+        if searched.startswith("+") or (CONFIG_DIR / searched).is_dir():  # added key, or a group
+            continue
+        if not _has_key(config, searched.lstrip("~")):
+            raise ConfigError(
+                f"The search {search} tunes {searched}, which {variant} does not have, so its "
+                "trials would fail. Use a search whose keys every variant has (--search "
+                "lr_optuna tunes the learning rate only), or write one in conf/hparams_search/."
+            )
     model = config.get("model") or {}
     if model.get("param_budget") is not None:
         width = f"model.{width_key_of(import_target(model.get('_target_'), 'model'))}"
@@ -269,6 +279,15 @@ def compose_variant(overrides: Sequence[str], variant: str, search: str) -> dict
                 "model.param_budget."
             )
     return config
+
+
+def _has_key(config: dict[str, Any], dotted: str) -> bool:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 class Phases:

@@ -38,6 +38,7 @@ class LeakyConv(nn.Module):
     """
 
     frame_input = "spatial"
+    width_key = "hidden_channels"  # what model.param_budget sizes
 
     def __init__(self, input_channels: int, hidden_channels: int, leak: float = 0.5) -> None:
         super().__init__()
