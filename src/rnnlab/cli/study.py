@@ -433,7 +433,8 @@ def run_study(study: Study, command: str) -> int:
     names = ", ".join(study.variants)
     say(f"{'resuming' if resumed else 'new'} study of {study.name} ({names}) in {study.directory}")
     say(
-        f"each variant: {study.trials} trials of {study.search} at seed={study.tuning_seed}, "
+        f"each variant: {_count(study.trials, 'trial')} of {study.search} at seed="
+        f"{study.tuning_seed}, "
         f"then its best configuration with seeds {', '.join(map(str, study.seeds))}"
     )
     say(f"stopped? the same command resumes it: {command}")
@@ -442,7 +443,8 @@ def run_study(study: Study, command: str) -> int:
         for n, variant in enumerate(study.variants, 1):
             say(
                 f"phase 1/3 tune {study.variant_override(variant)} ({n} of "
-                f"{len(study.variants)}): {study.trials} Optuna trials on the validation split"
+                f"{len(study.variants)}): {_count(study.trials, 'Optuna trial')} on the validation "
+                "split"
             )
             best[variant] = tune(study, phases, variant)
         record_tuning(study, best)
@@ -474,6 +476,10 @@ def run_study(study: Study, command: str) -> int:
         say(f"some re-runs failed ({', '.join(runs_failed)}); each run.json says why")
         return 2
     return 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _short(value: Any) -> str:
