@@ -26,6 +26,13 @@ TRAIN_CASES = [
     ("train_forever", ["trainer.max_epochs=-1"], ["would train forever"]),
     ("bad_clip", ["trainer.gradient_clip_val=-1"], ["trainer.gradient_clip_val=-1", ">= 0"]),
     ("bad_seed", ["seed=-3"], ["seed=-3", ">= 0"]),
+    ("param_budget_zero", ["model.param_budget=0"], ["model.param_budget=0", ">= 1, or null"]),
+    ("param_budget_float", ["model.param_budget=2.5e4"], ["model.param_budget=25000.0", ">= 1"]),
+    (
+        "param_budget_too_small",
+        ["model.param_budget=1000"],  # lstm, width 1, 32x32 frames: 6,156 parameters
+        ["model.param_budget=1000 is below the smallest model", "at least 6,156"],
+    ),
 ]
 
 

@@ -5,10 +5,13 @@ before anything is built (:mod:`rnnlab.config.validate`), so a bad value costs a
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from rnnlab.errors import ConfigError
 
 
 def is_int(value: Any) -> bool:
@@ -59,3 +62,27 @@ def list_of(rule: Rule) -> Rule:
         lambda v: isinstance(v, list | tuple) and len(v) > 0 and all(rule.valid(x) for x in v),
         f"a non-empty list of {rule.allowed.removeprefix('a ')}",
     )
+
+
+def width_key_of(core_class: type) -> str:
+    """The config key of ``core_class``'s width (its ``width_key`` attribute), or a clear error."""
+    key = getattr(core_class, "width_key", None)
+    name = f"{core_class.__module__}.{core_class.__qualname__}"
+    if not isinstance(key, str) or not key:
+        raise ConfigError(
+            f"model.param_budget needs a core that declares which key sets its width, but {name} "
+            "has no `width_key` class attribute. Add one to the class (e.g. "
+            '`width_key = "hidden_size"`, the constructor argument that sets the width), or set '
+            "model.param_budget=null and size the model by hand."
+        )
+    try:
+        parameters = inspect.signature(core_class).parameters
+    except (TypeError, ValueError):
+        return key
+    if key not in parameters:
+        raise ConfigError(
+            f"{name}.width_key={key!r} is not an argument of its constructor, so "
+            "model.param_budget cannot set it. Point width_key at the argument that sets the "
+            f"core's width (one of: {', '.join(parameters)})."
+        )
+    return key

@@ -96,6 +96,31 @@ def null_choices_as_deletions(args: list[str]) -> list[str]:
     ]
 
 
+COMPOSITION_ERRORS = (
+    MissingMandatoryValue,
+    MissingConfigException,
+    OverrideParseException,
+    ConfigCompositionException,
+)
+
+
+def composition_error(error: Exception, config_name: str) -> ConfigError:
+    """The one paragraph for an error composing ``config_name`` with the command line's
+    overrides (one of :data:`COMPOSITION_ERRORS`)."""
+    if isinstance(error, MissingMandatoryValue):
+        key = error.full_key or "a key"
+        return ConfigError(f"{key} is required but has no value. Give it: {key}=<value>.")
+    if isinstance(error, MissingConfigException):
+        return _missing_config_error(error)
+    if isinstance(error, OverrideParseException):
+        return ConfigError(
+            f"The override {error.override!r} cannot be parsed ({str(error).splitlines()[0]}). "
+            "Overrides look like group=choice, key=value, or key=a,b,c for a sweep (with -m)."
+        )
+    assert isinstance(error, ConfigCompositionException)
+    return _composition_error(error, config_name)
+
+
 def run_app(hydra_main: Callable[[], object], config_name: str) -> None:
     """Call a ``@hydra.main`` function; exit 2 with one paragraph for any user-fixable error."""
     os.environ["HYDRA_FULL_ERROR"] = "1"
@@ -111,20 +136,8 @@ def run_app(hydra_main: Callable[[], object], config_name: str) -> None:
                 )
             )
         exit_with(error)
-    except MissingMandatoryValue as error:
-        key = error.full_key or "a key"
-        exit_with(ConfigError(f"{key} is required but has no value. Give it: {key}=<value>."))
-    except MissingConfigException as error:
-        exit_with(_missing_config_error(error))
-    except OverrideParseException as error:
-        exit_with(
-            ConfigError(
-                f"The override {error.override!r} cannot be parsed ({str(error).splitlines()[0]}). "
-                "Overrides look like group=choice, key=value, or key=a,b,c for a sweep (with -m)."
-            )
-        )
-    except ConfigCompositionException as error:
-        exit_with(_composition_error(error, config_name))
+    except COMPOSITION_ERRORS as error:
+        exit_with(composition_error(error, config_name))
     except OSError as error:
         if error.filename is None:
             raise

@@ -43,7 +43,7 @@ def train(cfg: DictConfig) -> float | None:
     import lightning as L
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from rnnlab.cli.assemble import build_datamodule, build_task
+    from rnnlab.cli.assemble import build_datamodule, build_task, size_model
     from rnnlab.data.spec import data_spec
     from rnnlab.run.callbacks import Interrupted, run_callbacks
     from rnnlab.run.directory import check_free_space, plan_resume, resume_step
@@ -78,7 +78,12 @@ def train(cfg: DictConfig) -> float | None:
         L.seed_everything(cfg.seed, workers=True, verbose=False)
         # 1. data, 2. task around the core, 3. trainer with logger and callbacks
         datamodule = build_datamodule(cfg.data)
-        task = build_task(cfg, data_spec(datamodule))
+        spec = data_spec(datamodule)
+        model, sizing = size_model(cfg, spec)  # model.param_budget -> the width
+        if sizing is not None:
+            record.update(param_budget=sizing.as_dict())
+            console.print(sizing.describe(), soft_wrap=True)
+        task = build_task(cfg, spec, model)
         check_free_space(run_dir, sum(p.numel() for p in task.parameters()))
         callbacks = run_callbacks(run_dir, record.data, checkpointing_enabled(config))
         extra = [*callbacks.all, *pruning_callbacks(cfg.monitor.metric)]  # [] outside a search

@@ -10,7 +10,7 @@ from typing import Any
 
 from hydra.utils import get_class
 
-from rnnlab.config.groups import ADAPTERS, injected
+from rnnlab.config.groups import ADAPTERS, OWN_KEYS, injected
 from rnnlab.errors import ConfigError, RnnlabError
 
 
@@ -47,6 +47,17 @@ def split_adapter_keys(config: dict[str, Any], key: str) -> tuple[dict[str, Any]
     return own, {name: value for name, value in config.items() if name in keys}
 
 
+def own_key_classes(key: str) -> tuple[type, ...]:
+    """The classes whose parameters are the keys rnnlab reads itself at ``key``
+    (:data:`rnnlab.config.groups.OWN_KEYS`)."""
+    return tuple(import_target(target, key) for target in OWN_KEYS.get(key, ()))
+
+
+def own_keys(key: str) -> tuple[str, ...]:
+    """The config keys rnnlab reads itself at ``key`` (e.g. ``model.param_budget``)."""
+    return tuple(name for cls in own_key_classes(key) for name in inspect.signature(cls).parameters)
+
+
 def check_config_keys(config: dict[str, Any], key: str, provided: Sequence[str] = ()) -> type:
     """Import ``config['_target_']`` and check every other key is one of its parameters (or an
     adapter key rnnlab reads itself at ``key``).
@@ -69,6 +80,7 @@ def check_config_keys(config: dict[str, Any], key: str, provided: Sequence[str] 
         and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY)
     ]
     allowed += [name for name in adapter_keys(key) if name not in allowed]
+    allowed += [name for name in own_keys(key) if name not in allowed]
     for name in config:
         if name != "_target_" and name not in allowed:
             close = difflib.get_close_matches(name, allowed, n=1)
@@ -86,7 +98,9 @@ def build_from_config(config: dict[str, Any], key: str, **injected_args: Any) ->
     The one builder of rnnlab's components. ``injected_args`` must be those
     :data:`rnnlab.config.groups.INJECTED` declares for ``key``. Nested dicts are passed as they are
     (tasks build their core and head from such dicts). Adapter keys (:func:`adapter_keys`) are left
-    out: the caller reads them (:func:`split_adapter_keys`). An unknown keyword, or any error the
+    out: the caller reads them (:func:`split_adapter_keys`). Keys rnnlab reads itself before
+    building (:func:`own_keys`) are not passed either; they must be resolved first (``null``): a
+    ``model.param_budget`` reaching the builder is a bug. An unknown keyword, or any error the
     class raises while it is built, becomes a :class:`ConfigError` naming the config key.
     """
     declared = injected(key)
@@ -95,7 +109,13 @@ def build_from_config(config: dict[str, Any], key: str, **injected_args: Any) ->
         raise TypeError(f"{key}: {sorted(undeclared)} are not declared in groups.INJECTED[{key!r}]")
     cls = check_config_keys(config, key, provided=declared)
     own, _ = split_adapter_keys(config, key)
-    kwargs = {name: value for name, value in own.items() if name != "_target_"}
+    reserved = own_keys(key)
+    unresolved = [name for name in reserved if own.get(name) is not None]
+    if unresolved:
+        raise TypeError(f"{key}: resolve {unresolved} before building (cli.assemble.size_model)")
+    kwargs = {
+        name: value for name, value in own.items() if name != "_target_" and name not in reserved
+    }
     try:
         return cls(**kwargs, **injected_args)
     except RnnlabError:

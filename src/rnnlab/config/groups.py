@@ -63,6 +63,11 @@ INJECTED: dict[str, tuple[str, ...]] = {
 # passed to the ``_target_``.
 ADAPTERS: dict[str, str] = {"model": "rnnlab.models.sequence_model.FrameAdapters"}
 
+# Keys rnnlab reads itself at a config key, before it builds the component there, named by the
+# classes whose parameters (and ``value_rules``) they are: they are allowed beside the
+# ``_target_``'s parameters and never passed to it (``model.param_budget`` sizes the core).
+OWN_KEYS: dict[str, tuple[str, ...]] = {"model": ("rnnlab.models.budget.ParamBudget",)}
+
 
 def injected(key: str) -> tuple[str, ...]:
     """What rnnlab injects at ``key`` (``callbacks.<name>``, ``logger.<name>``: as their group)."""

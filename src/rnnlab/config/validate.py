@@ -3,8 +3,10 @@
 Checks, each failing with a :class:`ConfigError` that names the key, the bad value and what is
 allowed: the top-level keys, the value rules each component declares beside its code
 (``value_rules`` on the class a group's ``_target_`` names), every key of every ``_target_``
-group against the parameters of the class it builds, the metrics monitored against those the
-task declares it logs (``fit_metrics``), that training ends and that the accelerator exists.
+group against the parameters of the class it builds (and the keys rnnlab reads itself, such as
+``model.param_budget``, against their own rules), a parameter budget's core declaring its width,
+the metrics monitored against those the task declares it logs (``fit_metrics``), that training
+ends and that the accelerator exists.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from rnnlab.config.builder import adapter_class, check_config_keys, import_target
+from rnnlab.config.builder import (
+    adapter_class,
+    check_config_keys,
+    import_target,
+    own_key_classes,
+)
 from rnnlab.config.groups import GROUP_NAMES, injected
 from rnnlab.errors import ConfigError
 from rnnlab.values import (
@@ -24,6 +31,7 @@ from rnnlab.values import (
     Rule,
     is_int,
     one_of,
+    width_key_of,
 )
 
 TOP_LEVEL_RULES: dict[str, Rule] = {
@@ -121,6 +129,8 @@ def check_components(config: dict[str, Any]) -> None:
         adapters = adapter_class(key)
         if adapters is not None:
             check_rules(node, adapters.value_rules, prefix=f"{key}.")
+        for own in own_key_classes(key):
+            check_rules(node, own.value_rules, prefix=f"{key}.")
     for group, rules in THIRD_PARTY_RULES.items():
         node = config.get(group)
         if isinstance(node, dict):
@@ -167,6 +177,13 @@ def check_monitored_metrics(config: dict[str, Any]) -> None:
             f"training, so nothing could be monitored by it.{hint} It logs: "
             f"{', '.join(sorted(logged))}."
         )
+
+
+def check_param_budget(config: dict[str, Any]) -> None:
+    """``model.param_budget`` needs a core that declares its width key."""
+    model = config.get("model")
+    if isinstance(model, dict) and model.get("param_budget") is not None:
+        width_key_of(check_config_keys(model, "model", provided=injected("model")))
 
 
 def check_training_ends(config: dict[str, Any]) -> None:
@@ -221,5 +238,6 @@ def validate_config(config: dict[str, Any]) -> None:
     check_top_level(config)
     check_components(config)
     check_monitored_metrics(config)
+    check_param_budget(config)
     check_training_ends(config)
     check_accelerator(config)

@@ -18,6 +18,10 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
   "checkpoint" (the ``ckpt_path`` given with ``train=false``) | null (no test ran),
   ``checkpoint`` str | null, ``description`` str (in words, with the reason)}
 - ``parameters`` int (trainable parameters); ``threads`` int (torch CPU threads of the run)
+- ``param_budget`` (only for a run with ``model.param_budget``): ``budget`` int, ``width_key`` str
+  (the core's width key, e.g. ``hidden_size``), ``width`` int | list[int] (the width chosen),
+  ``parameters`` int (the trainable parameters at that width; ``config`` keeps the width as
+  configured)
 - ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt)
 - ``throughput``: ``train_samples_per_s`` float | null (this attempt)
 - ``checkpoints``: ``best``, ``last`` str | null

@@ -160,7 +160,8 @@ def csv_metrics(trainer: L.Trainer) -> str | None:
 def run_hparams(record: Mapping[str, Any]) -> dict[str, Any]:
     """What the HPARAMS tab shows for a run, from its run.json fields: the group choices first
     (model, task, data, ...), then every key the command line set (what a sweep varies), then
-    the seed and tags; never ``_target_`` strings or keys nobody changed."""
+    the seed and tags; never ``_target_`` strings or keys nobody changed. A run sized by
+    ``model.param_budget`` shows the width it got and its parameter count."""
     choices = record.get("choices") or {}
     params: dict[str, Any] = {
         group: choices[group]
@@ -172,6 +173,11 @@ def run_hparams(record: Mapping[str, Any]) -> dict[str, Any]:
         if not sep or key.startswith(("~", "hydra.", "paths.")) or key in choices:
             continue
         params[key] = _hparam_value(value)
+    sizing = record.get("param_budget")
+    if sizing:  # the width the budget chose, not the configured one; the real count
+        width = sizing["width"]
+        params[f"model.{sizing['width_key']}"] = width if isinstance(width, int) else str(width)
+        params["parameters"] = sizing["parameters"]
     config = record.get("config") or {}
     params["seed"] = config.get("seed")
     params["tags"] = ",".join(map(str, record.get("tags") or []))

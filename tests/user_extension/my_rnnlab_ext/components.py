@@ -13,6 +13,7 @@ class LeakyIntegrator(nn.Module):
     """A user's cell: h_t = (1 - a) h_{t-1} + a tanh(W x_t), same interface as rnnlab's."""
 
     frame_input = "vector"
+    width_key = "hidden_size"  # what model.param_budget sizes
 
     def __init__(self, input_size: int, hidden_size: int, leak: float = 0.5) -> None:
         super().__init__()
@@ -37,6 +38,7 @@ class LeakyConv(nn.Module):
     """
 
     frame_input = "spatial"
+    width_key = "hidden_channels"  # what model.param_budget sizes
 
     def __init__(self, input_channels: int, hidden_channels: int, leak: float = 0.5) -> None:
         super().__init__()

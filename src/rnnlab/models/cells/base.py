@@ -15,6 +15,10 @@ rnnlab chooses the frame adapters around a core from its kind (:mod:`rnnlab.mode
 ``state`` is whatever the core needs to continue a sequence (``None`` starts from zeros), so the
 same module serves sequence mode (teacher forcing) and step mode (``T = 1``, autoregressive
 rollout). A user's own core only needs the same constructor keyword and forward signature.
+
+A core that names the constructor argument setting its width in a ``width_key`` class attribute
+(``"hidden_size"``; a list of per-layer widths is scaled together) can be sized by
+``model.param_budget`` (:mod:`rnnlab.models.budget`).
 """
 
 from __future__ import annotations

@@ -126,6 +126,8 @@ class ConvCore(nn.Module):
     """
 
     frame_input: ClassVar[Literal["spatial"]] = "spatial"
+    # what model.param_budget sizes (a list of per-layer widths: scaled together)
+    width_key: ClassVar[str] = "hidden_channels"
     value_rules: ClassVar[dict[str, Rule]] = {
         "cell": one_of(*GATES),
         "hidden_channels": WIDTHS,

@@ -22,6 +22,7 @@ class DenseCore(nn.Module):
     """
 
     frame_input: ClassVar[Literal["vector"]] = "vector"
+    width_key: ClassVar[str] = "hidden_size"  # what model.param_budget sizes
     value_rules: ClassVar[dict[str, Rule]] = {
         "hidden_size": POSITIVE_INT,
         "num_layers": POSITIVE_INT,
