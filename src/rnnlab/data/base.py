@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import lightning as L
-import torch
+from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, Dataset
 
 from rnnlab.data.sampling import EpochSampler, ResumableLoader
@@ -51,7 +51,9 @@ class SequenceDataModule(L.LightningDataModule):
         return {
             "num_workers": workers,
             "persistent_workers": workers > 0,
-            "pin_memory": torch.cuda.is_available(),
+            # pinned pages only help copies to a CUDA device this run trains on
+            "pin_memory": self.trainer is not None
+            and isinstance(self.trainer.accelerator, CUDAAccelerator),
         }
 
     def train_loader(
