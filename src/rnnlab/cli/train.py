@@ -136,7 +136,8 @@ def train(cfg: DictConfig) -> float | None:
     # 5. report: TensorBoard hparams with final metrics, run.json, console summary
     best = best_score(trainer, cfg.monitor.metric)
     best_metric = {f"{cfg.monitor.metric}_best": best} if best is not None else {}
-    log_hparams_with_metrics(trainer, run_hparams(record.data), metrics, best_metric)
+    if rank == 0:
+        log_hparams_with_metrics(trainer, run_hparams(record.data), metrics, best_metric)
     metrics.update(best_metric)
     report = final_report(cfg, trainer, task, metrics, callbacks.throughput, tested)
     record.finish("completed", **report)
@@ -216,6 +217,7 @@ def fit_and_test(
     final weights; without fitting, ``checkpoint``): the final metrics and what was tested."""
     from rnnlab.run.results import (
         TestedWeights,
+        adopt_spawned_training,
         no_test_reason,
         scalar_metrics,
         weights_to_test,
@@ -228,6 +230,7 @@ def fit_and_test(
     with trainer_settings_refused(config):
         if cfg.train:
             trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
+            adopt_spawned_training(trainer, Path(cfg.paths.output_dir))  # ddp_spawn
             metrics.update(scalar_metrics(trainer.callback_metrics))
         if cfg.test:
             tested = weights_to_test(config, trainer, checkpoint)

@@ -22,7 +22,8 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
   (the core's width key, e.g. ``hidden_size``), ``width`` int | list[int] (the width chosen),
   ``parameters`` int (the trainable parameters at that width; ``config`` keeps the width as
   configured)
-- ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt)
+- ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt,
+  all DDP processes together; null under ``ddp_spawn``, which does not hand it back)
 - ``throughput``: ``train_samples_per_s`` float | null (this attempt)
 - ``checkpoints``: ``best``, ``last`` str | null
 - ``versions``: python, torch, lightning, hydra, omegaconf, rnnlab
