@@ -30,7 +30,6 @@ def test_a_sweep_on_submitit_local_runs_every_job_and_records_each(tmp_path):
         "rnnlab.train",
         ["-m", *LOCAL, "model=rnn,gru", *TINY, f"hydra.sweep.dir={sweep}"],
         tmp_path,
-        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "is validated against ConfigStore schema" not in result.stderr  # our yaml, on purpose
@@ -50,7 +49,6 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_and_resumes(tmp_path)
         ["-m", *LOCAL, *TWO_EPOCHS, SIGNAL_AT_3, f"hydra.sweep.dir={sweep}"],
         tmp_path,
         env=FAULT_ENV,
-        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     logs = submitit_logs(sweep)

@@ -38,7 +38,7 @@ def test_ddp_on_two_cpu_processes_trains_each_rank_on_its_own_share(source, tmp_
         probe,
         f"hydra.run.dir={run_dir}",
     ]
-    result = run_cli("rnnlab.train", args, tmp_path, env=ONE_THREAD, timeout=600)
+    result = run_cli("rnnlab.train", args, tmp_path, env=ONE_THREAD)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Traceback" not in result.stderr
     assert "Starting with 2 processes" in result.stderr
@@ -89,7 +89,7 @@ def test_ddp_spawn_inside_a_sweep_trains_and_records(tmp_path):
         "compare=false",
         f"hydra.sweep.dir={sweep}",
     ]
-    result = run_cli("rnnlab.train", args, tmp_path, env=ONE_THREAD, timeout=600)
+    result = run_cli("rnnlab.train", args, tmp_path, env=ONE_THREAD)
     assert result.returncode == 0, result.stderr[-4000:]
     assert [p.parent for p in tmp_path.rglob("run.json")] == [sweep / "0"]  # no nested sweeps
     record = read_json(sweep / "0" / "run.json")
