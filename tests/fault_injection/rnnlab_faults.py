@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -66,3 +67,17 @@ class PauseAtStep(Callback):
             time.sleep(0.005)  # python runs signal handlers between these sleeps
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+
+
+class SignalAtStep(Callback):
+    """Sends the signal ``name`` (SIGUSR1, SIGTERM) to its own process once training reaches
+    ``step``, in an attempt that did not resume from a checkpoint: what SLURM does before a time
+    limit, at a step the test knows. Add it with ``+callbacks.signal_at_step=...``."""
+
+    def __init__(self, step: int, name: str = "SIGUSR1") -> None:
+        self.step = step
+        self.signum = getattr(signal, name)
+
+    def on_train_batch_end(self, trainer: Any, *args: Any, **kwargs: Any) -> None:
+        if trainer.global_step == self.step and trainer.ckpt_path is None:
+            os.kill(os.getpid(), self.signum)

@@ -34,6 +34,11 @@ def quiet_third_party_noise() -> None:
     )
     # Lightning 2.6 vs torch 2.13: an internal deprecation, not actionable by users.
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    # conf/hydra/launcher/submitit_*.yaml set the plugin's keys and are checked against the
+    # plugin's schema of the same name, on purpose (typos in them are caught).
+    warnings.filterwarnings(
+        "ignore", message=r"\s*'hydra/launcher/submitit_\w+' is validated against ConfigStore"
+    )
     # Generated batches come from the main process by design; Lightning's hint does not apply.
     warnings.filterwarnings("ignore", message=r".*does not have many workers.*")
 

@@ -45,7 +45,14 @@ def train(cfg: DictConfig) -> float | None:
 
     from rnnlab.cli.assemble import build_datamodule, build_task, size_model
     from rnnlab.data.spec import data_spec
-    from rnnlab.run.callbacks import Interrupted, run_callbacks
+    from rnnlab.run.callbacks import Interrupted, SaveOnSignal, run_callbacks
+    from rnnlab.run.cluster import (
+        check_multirun_strategy,
+        hand_over_signal,
+        launcher_handlers,
+        process_rank,
+        requeue_marker,
+    )
     from rnnlab.run.directory import check_free_space, plan_resume, resume_step
     from rnnlab.run.pruning import TrialPruned, pruning_callbacks
     from rnnlab.run.results import (
@@ -59,19 +66,27 @@ def train(cfg: DictConfig) -> float | None:
     from rnnlab.run.trainer import build_trainer, checkpointing_enabled
 
     threads = limit_threads(cfg.get("threads"), HydraConfig.get())  # before any torch work
+    # a launcher's signal handlers (submitit requeues on SIGUSR1), before the run replaces them
+    handlers = launcher_handlers(SaveOnSignal.SIGNALS)
 
     run_dir = Path(cfg.paths.output_dir)
-    plan = plan_resume(run_dir, config)
+    rank = process_rank()  # > 0: another process of a DDP run; rank 0 keeps the records
+    requeued = requeue_marker()
+    plan = plan_resume(run_dir, config, requeued=requeued, follower=rank > 0)
     if plan.completed is not None:
         console.print(f"resume=true: {run_dir} holds a completed run; skipping it.", soft_wrap=True)
         return plan.completed["metrics"]["best"]["value"]
-    if extras.print_config:
+    if rank == 0 and requeued:
+        resumed = f"continuing from {plan.checkpoint}" if plan.checkpoint else "starting anew"
+        console.print(f"requeued job ({requeued}): {resumed} in {run_dir}", soft_wrap=True)
+    if rank == 0 and extras.print_config:
         print_config_tree(cfg)
     record = RunRecord.start(
         run_dir,
         previous=plan.previous,
         resumed_from=plan.checkpoint,
         threads=threads,
+        write=rank == 0,
         **run_fields(cfg),
     )
     try:
@@ -90,6 +105,7 @@ def train(cfg: DictConfig) -> float | None:
         trainer = build_trainer(
             cfg, extra, purge_step=resume_step(plan, run_dir), run_label=sweep_label()
         )
+        check_multirun_strategy(trainer, HydraConfig.get().mode == RunMode.MULTIRUN)
         # 4. fit (or continue), then test the best checkpoint (else the final weights)
         metrics, tested = fit_and_test(cfg, trainer, task, datamodule, plan.checkpoint)
     except (Interrupted, SIGTERMException) as interrupted:
@@ -101,7 +117,9 @@ def train(cfg: DictConfig) -> float | None:
         )
         progress = getattr(interrupted, "progress", None)
         record.finish("interrupted", failure=reason, **({"progress": progress} if progress else {}))
-        console.print(f"rnnlab: {reason}")
+        if rank == 0:
+            console.print(f"rnnlab: {reason}")
+        hand_over_signal(signum, handlers)  # under submitit: requeue the job (and exit)
         raise SystemExit(128 + signum) from None
     except TrialPruned as pruned:  # an Optuna search stopped this trial: the sweeper records it
         from rnnlab.run.results import TestedWeights, scalar_metrics
@@ -118,17 +136,19 @@ def train(cfg: DictConfig) -> float | None:
     # 5. report: TensorBoard hparams with final metrics, run.json, console summary
     best = best_score(trainer, cfg.monitor.metric)
     best_metric = {f"{cfg.monitor.metric}_best": best} if best is not None else {}
-    log_hparams_with_metrics(trainer, run_hparams(record.data), metrics, best_metric)
+    if rank == 0:
+        log_hparams_with_metrics(trainer, run_hparams(record.data), metrics, best_metric)
     metrics.update(best_metric)
     report = final_report(cfg, trainer, task, metrics, callbacks.throughput, tested)
     record.finish("completed", **report)
-    print_run_summary(
-        metrics,
-        run_dir,
-        record.data["tensorboard_dir"],
-        tested.describe(cfg.monitor.metric),
-        csv_metrics(trainer),
-    )
+    if rank == 0:
+        print_run_summary(
+            metrics,
+            run_dir,
+            record.data["tensorboard_dir"],
+            tested.describe(cfg.monitor.metric),
+            csv_metrics(trainer),
+        )
     return best if best is not None else metrics.get(cfg.monitor.metric)
 
 
@@ -197,6 +217,7 @@ def fit_and_test(
     final weights; without fitting, ``checkpoint``): the final metrics and what was tested."""
     from rnnlab.run.results import (
         TestedWeights,
+        adopt_spawned_training,
         no_test_reason,
         scalar_metrics,
         weights_to_test,
@@ -209,6 +230,7 @@ def fit_and_test(
     with trainer_settings_refused(config):
         if cfg.train:
             trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
+            adopt_spawned_training(trainer, Path(cfg.paths.output_dir))  # ddp_spawn
             metrics.update(scalar_metrics(trainer.callback_metrics))
         if cfg.test:
             tested = weights_to_test(config, trainer, checkpoint)

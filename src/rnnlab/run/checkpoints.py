@@ -6,7 +6,9 @@ TensorBoard, and a resumed run does not log them again. :class:`CommittedCheckpo
 writes each checkpoint to ``<path>.tmp``, and :class:`CommitCheckpoints` flushes the loggers and
 renames the pending files into place (an atomic rename) when the next epoch starts, when
 training ends or stops, so ``last.ckpt`` always marks a point the logs are complete up to, and a
-run killed while saving never leaves a truncated checkpoint.
+run killed while saving never leaves a truncated checkpoint. Outside the training loop (e.g. the
+weights ``ddp_spawn`` hands from its worker back to the main process after ``fit``) a checkpoint
+is written to a temporary file and renamed into place at once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class CommittedCheckpointIO(TorchCheckpointIO):
     def __init__(self) -> None:
         super().__init__()
         self.pending: dict[Path, Path] = {}
+        self.deferred = False  # True while training: commit when the logs have caught up
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
@@ -34,7 +37,10 @@ class CommittedCheckpointIO(TorchCheckpointIO):
         target = Path(path)
         temporary = target.with_name(target.name + ".tmp")
         super().save_checkpoint(checkpoint, temporary, storage_options)
-        self.pending[target] = temporary
+        if self.deferred:
+            self.pending[target] = temporary
+        else:
+            os.replace(temporary, target)
 
     def remove_checkpoint(self, path: _PATH) -> None:
         target = Path(path)
@@ -67,13 +73,18 @@ class CommitCheckpoints(Callback):
                 experiment.flush()
         self.io.commit()
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.io.deferred = True
+
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._commit(trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._commit(trainer)
+        self.io.deferred = False
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
         self._commit(trainer)
+        self.io.deferred = False

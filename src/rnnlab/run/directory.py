@@ -34,11 +34,22 @@ def any_checkpoint(run_dir: Path) -> bool:
     return any((run_dir / "checkpoints").glob("*.ckpt"))
 
 
-def plan_resume(run_dir: Path, config: dict[str, Any]) -> ResumePlan:
-    """What ``resume=true`` / ``ckpt_path=last`` / ``ckpt_path=<file>`` mean for ``run_dir``."""
-    ckpt_path, resume = config.get("ckpt_path"), bool(config.get("resume"))
+def plan_resume(
+    run_dir: Path, config: dict[str, Any], requeued: str | None = None, follower: bool = False
+) -> ResumePlan:
+    """What ``resume=true`` / ``ckpt_path=last`` / ``ckpt_path=<file>`` mean for ``run_dir``.
+
+    ``requeued`` (the marker of a job a cluster requeued, :mod:`rnnlab.run.cluster`): the job
+    continues its own run directory, as with ``resume=true``. ``follower``: a process of a DDP
+    run other than rank 0, which finds the run.json rank 0 has just written and takes the same
+    checkpoint without refusing the directory.
+    """
+    ckpt_path = config.get("ckpt_path")
+    resume = bool(config.get("resume")) or requeued is not None
     if not resume and ckpt_path != "last":
         previous = read_run_record(run_dir)
+        if follower:
+            previous = None
         if previous is not None and (previous["status"] != "failed" or any_checkpoint(run_dir)):
             raise ConfigError(
                 f"{run_dir} already holds a run (status {previous['status']}); a new run there "

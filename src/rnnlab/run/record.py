@@ -22,7 +22,8 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
   (the core's width key, e.g. ``hidden_size``), ``width`` int | list[int] (the width chosen),
   ``parameters`` int (the trainable parameters at that width; ``config`` keeps the width as
   configured)
-- ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt)
+- ``progress``: ``epochs`` int, ``steps`` int (totals), ``train_samples`` int (this attempt,
+  all DDP processes together; null under ``ddp_spawn``, which does not hand it back)
 - ``throughput``: ``train_samples_per_s`` float | null (this attempt)
 - ``checkpoints``: ``best``, ``last`` str | null
 - ``versions``: python, torch, lightning, hydra, omegaconf, rnnlab
@@ -119,20 +120,29 @@ def host_info() -> dict[str, Any]:
 
 
 class RunRecord:
-    """The run.json of a run directory; :meth:`update` merges fields, rewrites it atomically."""
+    """The run.json of a run directory; :meth:`update` merges fields, rewrites it atomically.
 
-    def __init__(self, run_dir: Path) -> None:
+    ``write=False`` keeps the fields in memory only: the other processes of a multi-process
+    (DDP) run, where rank 0 alone writes the record.
+    """
+
+    def __init__(self, run_dir: Path, write: bool = True) -> None:
         self.path = Path(run_dir) / RUN_RECORD
+        self.write = write
         self.data: dict[str, Any] = {}
         self._clock = time.perf_counter()
         self._earlier_seconds = 0.0
 
     @classmethod
     def start(
-        cls, run_dir: Path, previous: dict[str, Any] | None = None, **fields: Any
+        cls,
+        run_dir: Path,
+        previous: dict[str, Any] | None = None,
+        write: bool = True,
+        **fields: Any,
     ) -> RunRecord:
         """Write run.json with status running; ``previous``: the record of a run being resumed."""
-        record = cls(run_dir)
+        record = cls(run_dir, write=write)
         record.data = dict(previous or {})
         record._earlier_seconds = float(record.data.get("wall_time_s") or 0.0)
         record.update(
@@ -153,6 +163,8 @@ class RunRecord:
 
     def update(self, **fields: Any) -> None:
         self.data.update(fields)
+        if not self.write:
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_suffix(".json.tmp")
         temporary.write_text(json.dumps(self.data, indent=2, default=str) + "\n")

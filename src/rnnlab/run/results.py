@@ -141,6 +141,35 @@ def no_test_reason(config: Mapping[str, Any]) -> str:
     return "the test data has no batches"
 
 
+def trained_in_spawned_processes(trainer: L.Trainer) -> bool:
+    """True under ``ddp_spawn`` (and other strategies that train in spawned processes)."""
+    from lightning.pytorch.strategies.launchers.multiprocessing import _MultiProcessingLauncher
+
+    return isinstance(getattr(trainer.strategy, "launcher", None), _MultiProcessingLauncher)
+
+
+def adopt_spawned_training(trainer: L.Trainer, run_dir: Path) -> None:
+    """After ``fit`` under ``ddp_spawn``: take the training's progress and best score from the
+    run's ``last.ckpt``.
+
+    Spawned processes train; Lightning hands the main process back the weights, the metrics and
+    the best checkpoint's path, but neither the loops' progress (epochs, steps) nor the best
+    score, which run.json and a sweep need. ``last.ckpt`` is written as each epoch ends, with
+    every callback's state. Other strategies train in this process: nothing to do.
+    """
+    path = last_checkpoint_path(run_dir)
+    if not trained_in_spawned_processes(trainer) or not path.is_file():
+        return
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    trainer.fit_loop.load_state_dict(checkpoint["loops"]["fit_loop"])
+    epochs = trainer.fit_loop.epoch_progress.current
+    epochs.completed = epochs.processed  # saved as its epoch ended, before it counted as done
+    callback = checkpoint_callback(trainer)
+    state = checkpoint.get("callbacks", {}).get(callback.state_key) if callback else None
+    if callback is not None and state and state.get("best_model_score") is not None:
+        callback.best_model_score = state["best_model_score"]
+
+
 def tensorboard_log_dir(trainer: L.Trainer) -> Path | None:
     """Directory of the run's TensorBoard events, or ``None`` when it logs elsewhere."""
     for logger in trainer.loggers:
@@ -230,6 +259,11 @@ def final_report(
     """The run.json fields a finished run adds, gathered from the Trainer (schema: record.py)."""
     tensorboard_dir = tensorboard_log_dir(trainer)
     monitor = cfg.monitor.metric
+    processes = trainer.world_size  # DDP: each process trained on a share of the same size
+    per_second = throughput.samples_per_second
+    samples: int | None = throughput.samples * processes
+    if trained_in_spawned_processes(trainer):  # counted there, not handed back: not measured
+        samples = per_second = None
     return final_fields(
         metrics=dict(metrics),
         monitor={"metric": monitor, "mode": cfg.monitor.mode},
@@ -238,8 +272,8 @@ def final_report(
         parameters=sum(p.numel() for p in task.parameters() if p.requires_grad),
         epochs=trainer.current_epoch,
         steps=trainer.global_step,
-        train_samples=throughput.samples,
-        samples_per_s=throughput.samples_per_second,
+        train_samples=samples,
+        samples_per_s=per_second * processes if per_second is not None else None,
         best_checkpoint=best_checkpoint(trainer, monitor),
         last_checkpoint=last_checkpoint(Path(cfg.paths.output_dir)),
         tensorboard_dir=str(tensorboard_dir) if tensorboard_dir else None,

@@ -4,7 +4,9 @@ Two jobs with torch's default thread count on 2 cores spin against each other (a
 ~1 s). ``threads: null`` (default) gives each job ``cores // parallel jobs``, where the parallel
 jobs are ``hydra.launcher.n_jobs`` under a launcher that runs jobs side by side (joblib: -1 means
 one per core), capped by ``hydra.sweeper.n_jobs`` (an Optuna search's batch); a run on its own
-keeps torch's default. ``threads: <n>`` sets it.
+keeps torch's default. Under a submitit launcher (jobs on their own CPUs, or all at once for
+``submitit_local``) each job takes ``hydra.launcher.cpus_per_task`` threads. ``threads: <n>``
+sets it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,17 @@ def parallel_jobs(hydra_cfg: Any, cores: int) -> int:
     return max(1, jobs)
 
 
+def submitit_cpus(hydra_cfg: Any) -> int | None:
+    """``hydra.launcher.cpus_per_task`` of a submitit launcher in a multirun, else ``None``."""
+    from hydra.types import RunMode
+
+    if hydra_cfg is None or hydra_cfg.get("mode") != RunMode.MULTIRUN:
+        return None
+    launcher = hydra_cfg.get("launcher") or {}
+    cpus = launcher.get("cpus_per_task") if "submitit_folder" in launcher else None
+    return int(cpus) if isinstance(cpus, int) and cpus >= 1 else None
+
+
 def limit_threads(requested: Any, hydra_cfg: Any = None) -> int:
     """Set torch's intra-op thread count (before any torch work); return the count in use."""
     import torch
@@ -45,6 +58,10 @@ def limit_threads(requested: Any, hydra_cfg: Any = None) -> int:
             )
         torch.set_num_threads(requested)
         return requested
+    per_task = submitit_cpus(hydra_cfg)
+    if per_task is not None:
+        torch.set_num_threads(per_task)
+        return per_task
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     jobs = parallel_jobs(hydra_cfg, cores or 1)
     if jobs > 1:

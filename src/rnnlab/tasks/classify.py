@@ -114,6 +114,7 @@ class FrameClassifier(SequenceTask):
             on_step=is_train,
             on_epoch=not is_train,
             batch_size=batch_size,
+            sync_dist=not is_train,  # DDP: the mean over every process's share
         )
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=batch_size)
         return loss

@@ -225,7 +225,9 @@ class NextFramePredictor(SequenceTask):
             values["baseline_copy_last_mse_per_frame"] = mse_per_frame(copy_last, target).mean()
             values["baseline_blank_mse_per_frame"] = target.square().flatten(2).sum(-1).mean()
         for name, value in values.items():
-            self.log(f"{stage}/{name}", value, prog_bar=name == "loss", batch_size=size)
+            self.log(  # sync_dist: under DDP, the mean over every process's share
+                f"{stage}/{name}", value, prog_bar=name == "loss", batch_size=size, sync_dist=True
+            )
         if batch_idx == 0 and self.image_samples > 0 and self.logging_enabled:
             self._log_strips(stage, context, target, predicted)
 
