@@ -30,7 +30,7 @@ def train_error(
         ("model=lstmm", ["model=lstmm", "Valid choices: conv_gru, conv_lstm, conv_rnn, framewise"]),
         ("task=clasify", ["task=clasify", "classify, next_frame"]),
         ("optimizer=adamm", ["optimizer=adamm", "adam, adamw, sgd"]),
-        ("trainer=tpu", ["trainer=tpu", "cpu, gpu"]),
+        ("trainer=tpu", ["trainer=tpu", "cpu, ddp, gpu"]),
         ("logger=wandb", ["logger=wandb", "csv, many, tensorboard"]),
         ("data=moving_mnist", ["data=moving_mnist", "moving_digits"]),
     ],
