@@ -74,6 +74,18 @@ def test_per_horizon_curves_are_drawn_and_recorded(two_epochs):
         assert np.mean(curves[f"test/{name}"]) == pytest.approx(final[f"test/{name}"], rel=1e-4)
 
 
+def test_eval_of_the_best_checkpoint_reproduces_the_test_curves(two_epochs, tmp_path):
+    checkpoint = two_epochs / "checkpoints" / "best.ckpt"
+    result = run_cli(
+        "rnnlab.cli.evaluate", [f"ckpt_path={checkpoint}", f"hydra.run.dir={tmp_path}"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    curves = read_json(tmp_path / "test_metrics.json")["per_horizon"]
+    trained = read_json(two_epochs / "run.json")["metrics"]["per_horizon"]
+    for name in FRAME_METRICS:
+        assert curves[f"test/{name}"] == pytest.approx(trained[f"test/{name}"], rel=1e-5)
+
+
 def test_next_frame_picks_the_best_checkpoint_by_rollout_mse_per_frame(two_epochs):
     record = read_json(two_epochs / "run.json")
     assert record["metrics"]["best"]["metric"] == "val/mse_per_frame"

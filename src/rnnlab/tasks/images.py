@@ -2,20 +2,17 @@
 per-horizon metric curves.
 
 Strips are built on the device of the frames (a GPU run needs no copy per frame); the caller moves
-the one finished image to the CPU. Curves are drawn from plain floats with matplotlib's
-object-oriented API (no pyplot state, no display needed).
+the one finished image to the CPU. Curves are drawn from plain floats on matplotlib's Agg canvas
+(no pyplot state, no display needed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 
 def _row(frames: torch.Tensor, width: int, gap: int) -> torch.Tensor:
@@ -90,16 +87,23 @@ class StripSamples:
         self._parts, self._count = [], 0
 
 
-def horizon_figure(curves: Mapping[str, Sequence[float]], stage: str) -> Figure:
-    """One panel per metric: its value at 1, 2, ... frames ahead (``curves``: name -> values)."""
+def horizon_image(curves: Mapping[str, Sequence[float]], stage: str) -> np.ndarray:
+    """One panel per metric, its value at 1, 2, ... frames ahead (``curves``: name -> values),
+    drawn with matplotlib's Agg canvas: an RGB image ``(3, H, W)`` uint8 for ``add_image``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(3.0 * len(curves), 2.6), layout="constrained")
+    figure = Figure(figsize=(3.0 * len(curves), 2.6), dpi=80, layout="constrained")
     axes = figure.subplots(1, len(curves), squeeze=False)[0]
     for ax, (name, values) in zip(axes, curves.items(), strict=True):
         ax.plot(range(1, len(values) + 1), values, marker=".")
         ax.set_title(f"{stage}/{name}", fontsize=9)
         ax.set_xlabel("frames ahead", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-    return figure
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())  # (H, W, 4)
+    return np.ascontiguousarray(rgba[..., :3].transpose(2, 0, 1))  # (3, H, W)

@@ -34,7 +34,7 @@ from torch import nn
 from rnnlab.data.spec import DataSpec
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import SequenceTask
-from rnnlab.tasks.images import StripSamples, horizon_figure
+from rnnlab.tasks.images import StripSamples, horizon_image
 from rnnlab.tasks.metrics import FRAME_METRICS, PerHorizon, frame_metrics, mse_per_frame
 from rnnlab.values import NON_NEGATIVE_INT, POSITIVE_INT, Rule, is_number, one_of
 
@@ -271,8 +271,8 @@ class NextFramePredictor(SequenceTask):
             self._horizon_curves[stage] = dict(zip(metrics, curves.cpu().tolist(), strict=True))
             writer = self.tensorboard
             if writer is not None:
-                figure = horizon_figure(self._horizon_curves[stage], stage)
-                writer.add_figure(f"{stage}/per_horizon", figure, self.global_step)
+                plot = horizon_image(self._horizon_curves[stage], stage)  # (3, H, W) uint8
+                writer.add_image(f"{stage}/per_horizon", plot, self.global_step)
                 image = strips.image()  # (C, H', W') on the frames' device
                 if image is not None:
                     writer.add_image(f"{stage}/predictions", image.float().cpu(), self.global_step)
