@@ -490,3 +490,27 @@ def test_the_sweep_callback_never_raises(tmp_path, capsys):
     callback.on_multirun_start(_sweep_config(sweep, compare=False))
     callback.on_multirun_end(_sweep_config(sweep, compare=False))
     assert capsys.readouterr().err == ""
+
+
+def test_a_choice_that_follows_the_task_is_not_a_variant(tmp_path):
+    # task=next_frame brings monitor=val_mse_per_frame, task=classify monitor=val_loss: within
+    # each task's study only the model varies
+    sweep = tmp_path / "sweep"
+    job = 0
+    for task, monitor in (("classify", "val_loss"), ("next_frame", "val_mse_per_frame")):
+        for model, base in (("rnn", 0.5), ("gru", 0.7)):
+            for seed in (1, 2):
+                choices = {"model": model, "task": task, "data": "moving_digits"}
+                write_run(
+                    sweep / str(job),
+                    model,
+                    seed,
+                    {"test/loss": 1 - base - seed / 100},
+                    task=task,
+                    extra={"choices": {**choices, "monitor": monitor}},
+                )
+                job += 1
+    result = compare([sweep, "--metric", "test/loss"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert set(read_rows(sweep / "comparison.csv")) == {"rnn", "gru"}
+    assert "monitor" not in (sweep / "comparison.md").read_text()

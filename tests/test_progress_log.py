@@ -17,7 +17,8 @@ from tests.conftest import PATIENCE_S, TINY
 NUMBER = r"[-+]?\d[\d.e+-]*"
 EPOCH_LINE = re.compile(
     rf"^epoch (?P<epoch>\d+)/2 step (?P<step>\d+)/8 \| train/loss {NUMBER} \| "
-    rf"val/loss {NUMBER} val/mae_per_frame {NUMBER} val/mse_per_frame {NUMBER} \| "
+    rf"val/loss {NUMBER} val/mae_per_frame {NUMBER} val/mse_per_frame {NUMBER} "
+    rf"val/psnr {NUMBER} val/ssim {NUMBER} val/ssim_openstl {NUMBER} \| "
     rf"{NUMBER} samples/s \| elapsed \d+:\d\d:\d\d \| left ~\d+:\d\d:\d\d$"
 )
 

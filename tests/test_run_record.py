@@ -57,7 +57,7 @@ def test_run_record_says_what_ran_and_how_it_went(finished_run):
     assert record["progress"] == {"epochs": 1, "steps": 4, "train_samples": 32}
     assert record["throughput"]["train_samples_per_s"] > 0
     assert record["wall_time_s"] > 0
-    assert record["metrics"]["best"]["metric"] == "val/loss"
+    assert record["metrics"]["best"]["metric"] == "val/mse_per_frame"  # next_frame's monitor
     assert set(record["versions"]) == {
         "python",
         "torch",

@@ -71,9 +71,9 @@ def test_the_summary_names_the_best_checkpoint_when_it_was_tested(train_run):
     assert weights_tested(run_dir) == {
         "weights": "best",
         "checkpoint": str(run_dir / "checkpoints" / "best.ckpt"),
-        "description": "the best checkpoint by val/loss",
+        "description": "the best checkpoint by val/mse_per_frame",  # next_frame's monitor
     }
-    assert "test/*: the best checkpoint by val/loss" in result.stdout
+    assert "test/*: the best checkpoint by val/mse_per_frame" in result.stdout
 
 
 @pytest.mark.slow  # two runs
@@ -114,7 +114,7 @@ def test_fast_dev_run_runs_one_batch_and_tests_the_final_weights(train_run):
 def test_overfit_batches_trains_on_that_many_batches(train_run):
     result, run_dir = train_run([*TINY, "++trainer.overfit_batches=2"])
     assert progress(run_dir)["steps"] == 2
-    assert "test/*: the best checkpoint by val/loss" in result.stdout
+    assert "test/*: the best checkpoint by val/mse_per_frame" in result.stdout
 
 
 def test_accumulate_grad_batches_steps_once_per_two_batches(train_run):

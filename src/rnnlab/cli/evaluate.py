@@ -96,6 +96,9 @@ def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
 
     run_dir = Path(cfg.paths.output_dir)
     report = {"checkpoint": str(path.resolve()), "data": to_primitive(data_cfg), "metrics": metrics}
+    per_horizon = getattr(task, "per_horizon", None)  # next-frame tasks: each metric by horizon
+    if per_horizon:
+        report["per_horizon"] = per_horizon
     (run_dir / "test_metrics.json").write_text(json.dumps(report, indent=2) + "\n")
     console.print(f"checkpoint: {path}", soft_wrap=True)
     console.print(metrics_table("test metrics", metrics))

@@ -25,6 +25,7 @@ GROUPS: tuple[Group, ...] = (
     Group("task", defines_run=True, hparam=True),
     Group("optimizer", defines_run=True, hparam=True),
     Group("scheduler", defines_run=True, hparam=True),
+    Group("monitor"),  # metric + mode of the best checkpoint; a task may choose its default
     Group("trainer", hparam=True),
     Group("logger"),
     Group("callbacks"),

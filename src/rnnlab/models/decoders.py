@@ -8,6 +8,9 @@ To frames ``(B, T, C, H, W)`` (raw: before the task's output activation; logits 
 - :class:`ConvFrameDecoder` (spatial cores): a 1x1 convolution read-out to ``C*p*p`` channels,
   then depth-to-space (the inverse of :class:`rnnlab.models.encoders.PatchEncoder`).
 
+Every frame decoder has :meth:`FrameDecoder.init_output_bias`: its last layer's bias set to one
+value (``-3`` with sigmoid outputs: the first predictions are near-blank frames).
+
 To features ``(B, T, F)`` with ``output_size = F``: :class:`VectorFeatures` (vector cores: their
 outputs as they are) and :class:`PooledFeatures` (spatial cores: the mean over positions).
 """
@@ -20,21 +23,54 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rnnlab.errors import ConfigError
 from rnnlab.models.encoders import CNNEncoder, FrameShape
 
 
-class VectorFrameDecoder(nn.Module):
+class FrameDecoder(nn.Module):
+    """Base of the decoders to frames: :attr:`output_layer` is the layer that writes the frame."""
+
+    @property
+    def output_layer(self) -> nn.Module:
+        raise NotImplementedError
+
+    def init_output_bias(self, value: float) -> None:
+        """Set every element of the output layer's bias to ``value`` (in place, no grad)."""
+        bias = getattr(self.output_layer, "bias", None)
+        if not isinstance(bias, torch.Tensor):
+            raise ConfigError(
+                f"task.output_bias={value} needs a bias in the decoder's last layer, but "
+                f"{type(self.output_layer).__qualname__} has none. Set task.output_bias=null."
+            )
+        with torch.no_grad():
+            bias.fill_(value)
+
+
+class VectorFrameDecoder(FrameDecoder):
     """``(B, T, H)`` -> ``head`` -> ``(B, T, C*H*W)`` -> ``(B, T, C, H, W)``."""
 
     def __init__(self, head: nn.Module, frame_shape: FrameShape) -> None:
         super().__init__()
         self.head, self.frame_shape = head, tuple(frame_shape)
 
+    @property
+    def output_layer(self) -> nn.Module:
+        """The head's last layer with parameters (a user's head: the last such module)."""
+        return last_layer(self.head)
+
     def forward(self, outputs: torch.Tensor) -> torch.Tensor:
         return self.head(outputs).unflatten(2, self.frame_shape)  # (B, T, C, H, W)
 
 
-class CNNFrameDecoder(nn.Module):
+def last_layer(module: nn.Module) -> nn.Module:
+    """The last submodule of ``module`` (in registration order) that has its own parameters."""
+    layers = [m for m in module.modules() if any(True for _ in m.parameters(recurse=False))]
+    if not layers:
+        raise ConfigError(f"{type(module).__qualname__} has no layer with parameters.")
+    return layers[-1]
+
+
+class CNNFrameDecoder(FrameDecoder):
     """``(B, T, H)`` -> ``head`` -> the encoder's last map -> ``ReLU -> ConvTranspose2d`` per
     encoder layer, in reverse -> ``(B, T, C, H, W)``."""
 
@@ -48,6 +84,10 @@ class CNNFrameDecoder(nn.Module):
         )
         self.sizes = encoder.sizes[-2::-1]  # (H, W) after each layer: mirrors the encoder
 
+    @property
+    def output_layer(self) -> nn.Module:
+        return self.layers[-1]
+
     def forward(self, outputs: torch.Tensor) -> torch.Tensor:
         b, t = outputs.shape[:2]
         x = self.head(outputs).flatten(0, 1).unflatten(1, self.map_shape)  # (B*T, c, h, w)
@@ -56,13 +96,17 @@ class CNNFrameDecoder(nn.Module):
         return x.unflatten(0, (b, t))  # (B, T, C, H, W)
 
 
-class ConvFrameDecoder(nn.Module):
+class ConvFrameDecoder(FrameDecoder):
     """``(B, T, C_h, h, w)`` -> 1x1 conv -> ``(B, T, C*p*p, h, w)`` -> ``(B, T, C, h*p, w*p)``."""
 
     def __init__(self, hidden_channels: int, frame_channels: int, patch_size: int = 1) -> None:
         super().__init__()
         self.readout = nn.Conv2d(hidden_channels, frame_channels * patch_size**2, kernel_size=1)
         self.patch_size = patch_size
+
+    @property
+    def output_layer(self) -> nn.Module:
+        return self.readout
 
     def forward(self, outputs: torch.Tensor) -> torch.Tensor:
         b, t = outputs.shape[:2]

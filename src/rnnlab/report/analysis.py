@@ -127,6 +127,11 @@ def compare(
     else:
         study_keys = across_keys or [k for k in varying if k in STUDY_KEYS]
         variant_keys = [k for k in varying if k not in study_keys]
+        # keys that follow the study (task=next_frame brings monitor=val_mse_per_frame) vary
+        # between studies only: not variants
+        following = _following(runs, variant_keys, study_keys)
+        variant_keys = [k for k in variant_keys if k not in following]
+        varying = [k for k in varying if k not in following]
         if not variant_keys and not across_keys:  # only the task or data varies: compare those
             variant_keys, study_keys = study_keys, []
     pooled_keys = [k for k in varying if k not in variant_keys and k not in study_keys]
@@ -179,6 +184,14 @@ def compare(
     )
     comparison.ranking = _rank(studies)
     return comparison
+
+
+def _following(runs: list[Run], keys: list[str], study_keys: list[str]) -> list[str]:
+    """Those of ``keys`` whose value never varies within a study (set by the study keys)."""
+    if not study_keys:
+        return []
+    studies = [study_runs for _, study_runs in _split(runs, study_keys)]
+    return [k for k in keys if all(len({r.setting[k] for r in rs}) == 1 for rs in studies)]
 
 
 def _resolve_key(key: str, keys: list[str], varying: list[str], option: str) -> str:

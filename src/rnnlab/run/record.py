@@ -16,7 +16,10 @@ Schema (``schema_version`` 1; comparison tools key on these names, bump the vers
   weights the test metrics come from, {``weights``: "best" (the best checkpoint by the monitored
   metric) | "final" (the weights at the end of training: there is no best checkpoint) |
   "checkpoint" (the ``ckpt_path`` given with ``train=false``) | null (no test ran),
-  ``checkpoint`` str | null, ``description`` str (in words, with the reason)}
+  ``checkpoint`` str | null, ``description`` str (in words, with the reason)},
+  ``per_horizon`` {name: [float, ...]} (only for tasks that predict several steps ahead, e.g.
+  ``{"test/mse_per_frame": [value 1, 2, ... frames ahead], ...}``: the test stage's curves
+  first, then the last validation's)
 - ``parameters`` int (trainable parameters); ``threads`` int (torch CPU threads of the run)
 - ``param_budget`` (only for a run with ``model.param_budget``): ``budget`` int, ``width_key`` str
   (the core's width key, e.g. ``hidden_size``), ``width`` int | list[int] (the width chosen),
@@ -212,14 +215,21 @@ def final_fields(
     best_checkpoint: str | None,
     last_checkpoint: str | None,
     tensorboard_dir: str | None,
+    per_horizon: dict[str, list[float]] | None = None,
 ) -> dict[str, Any]:
-    """The run.json fields a finished run adds. ``tested``: which weights the test stage used."""
+    """The run.json fields a finished run adds. ``tested``: which weights the test stage used;
+    ``per_horizon``: metric name -> its value at 1, 2, ... steps ahead (left out when empty)."""
+    recorded: dict[str, Any] = {
+        "final": dict(metrics),
+        "best": {"metric": monitor["metric"], "mode": monitor["mode"], "value": best_value},
+        "tested": tested,
+    }
+    if per_horizon:
+        recorded["per_horizon"] = {
+            name: [float(v) for v in curve] for name, curve in per_horizon.items()
+        }
     return {
-        "metrics": {
-            "final": dict(metrics),
-            "best": {"metric": monitor["metric"], "mode": monitor["mode"], "value": best_value},
-            "tested": tested,
-        },
+        "metrics": recorded,
         "parameters": parameters,
         "progress": {"epochs": epochs, "steps": steps, "train_samples": train_samples},
         "throughput": {"train_samples_per_s": samples_per_s},

@@ -256,7 +256,8 @@ def final_report(
     throughput: TrainThroughput,
     tested: TestedWeights,
 ) -> dict[str, Any]:
-    """The run.json fields a finished run adds, gathered from the Trainer (schema: record.py)."""
+    """The run.json fields a finished run adds, gathered from the Trainer (schema: record.py);
+    per-horizon curves from a task that has them (its ``per_horizon`` attribute)."""
     tensorboard_dir = tensorboard_log_dir(trainer)
     monitor = cfg.monitor.metric
     processes = trainer.world_size  # DDP: each process trained on a share of the same size
@@ -277,4 +278,5 @@ def final_report(
         best_checkpoint=best_checkpoint(trainer, monitor),
         last_checkpoint=last_checkpoint(Path(cfg.paths.output_dir)),
         tensorboard_dir=str(tensorboard_dir) if tensorboard_dir else None,
+        per_horizon=dict(getattr(task, "per_horizon", None) or {}),
     )

@@ -11,7 +11,16 @@ steps.
 What the losses cover: ``train/loss`` is the loss over the ``n - 1`` next-frame predictions
 ``1..n-1`` (context frames included, one step ahead of true or sampled inputs); ``val/loss`` and
 ``test/loss`` cover only the ``predict_frames`` frames of the rollout, predicted from the context
-alone, like ``*/mse_per_frame``.
+alone, like the metrics.
+
+Metrics of validation and test (``val/<name>``, ``test/<name>``; definitions in
+:mod:`rnnlab.tasks.metrics`): ``mse_per_frame`` and ``mae_per_frame`` (summed over a frame's
+pixels, averaged over frames and sequences, on the predictions before clipping), ``psnr``,
+``ssim`` (gaussian window, data range 1) and ``ssim_openstl`` (OpenSTL's: 7x7 uniform window,
+data range 2), on predictions clipped to [0, 1]; each also per horizon (1, 2, ...
+``predict_frames`` frames ahead), drawn in TensorBoard (``<stage>/per_horizon``) and kept in
+:attr:`NextFramePredictor.per_horizon` for run.json. Model selection uses validation only; the
+default monitor of this task is ``val/mse_per_frame`` (``conf/monitor/``).
 """
 
 from __future__ import annotations
@@ -20,26 +29,27 @@ from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from rnnlab.data.spec import DataSpec
 from rnnlab.errors import ConfigError
 from rnnlab.tasks.base import SequenceTask
-from rnnlab.tasks.images import prediction_strips
-from rnnlab.tasks.metrics import mae_per_frame, mse_per_frame
+from rnnlab.tasks.images import StripSamples, horizon_image
+from rnnlab.tasks.metrics import FRAME_METRICS, PerHorizon, frame_metrics, mse_per_frame
 from rnnlab.values import NON_NEGATIVE_INT, POSITIVE_INT, Rule, is_number, one_of
 
 LOSSES = ("mse", "bce", "l1")
 # What validation and test log (``val/<name>``, ``test/<name>``); baselines once per stage.
 EVALUATION_METRICS = (
     "loss",
-    "mse_per_frame",
-    "mae_per_frame",
+    *FRAME_METRICS,  # mse_per_frame, mae_per_frame, psnr, ssim, ssim_openstl
     "baseline_copy_last_mse_per_frame",
     "baseline_blank_mse_per_frame",
 )
 ACTIVATIONS = ("sigmoid", "tanh", "identity")
 SAMPLING_KEYS = ("steps", "end")
 PROBABILITY = Rule(lambda v: is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
+EVALUATION_STAGES = ("val", "test")
 
 
 class NextFramePredictor(SequenceTask):
@@ -49,9 +59,18 @@ class NextFramePredictor(SequenceTask):
     ``loss=mse`` (or ``l1``) compares ``output_activation(raw)`` with the frames; ``loss=bce``
     treats the raw outputs as logits (for binary-like frames; predictions are their sigmoid). Which
     frames ``train/loss`` and ``val/loss`` cover: see the module docstring. Predicted
-    frames are clipped to [0, 1], the range of real frames. Metrics: MSE and MAE per frame (summed
-    over the pixels of a frame, averaged over frames and sequences), and two trivial baselines
-    logged once per stage: copy the last context frame, and a blank frame.
+    frames are clipped to [0, 1], the range of real frames, before they are fed back. Metrics
+    (module docstring), overall and per horizon, and two trivial baselines logged once per stage:
+    copy the last context frame, and a blank frame.
+
+    ``output_bias``: the decoder's output bias starts at this value (``null``: PyTorch's
+    initialisation). ``-3.0`` with sigmoid outputs makes the first predictions near-blank
+    (``sigmoid(-3) = 0.05``), a good start for sparse frames such as moving digits.
+
+    Prediction strips (TensorBoard ``val/predictions`` every validation epoch and
+    ``test/predictions``): the first ``image_samples`` sequences of the split, gathered across
+    batches; validation and test loaders are not shuffled, so they are the same sequences every
+    epoch and after a resume.
     """
 
     value_rules: ClassVar[dict[str, Rule]] = {
@@ -62,6 +81,7 @@ class NextFramePredictor(SequenceTask):
         "output_activation": one_of(*ACTIVATIONS),
         "scheduled_sampling.steps": NON_NEGATIVE_INT,
         "scheduled_sampling.end": PROBABILITY,
+        "output_bias": Rule(lambda v: v is None or is_number(v), "a number, or null"),
     }
     legacy_prefixes: ClassVar[dict[str, str]] = {
         "core.": "model.core.",
@@ -88,6 +108,7 @@ class NextFramePredictor(SequenceTask):
         image_samples: int = 4,
         scheduled_sampling: dict[str, Any] | None = None,
         scheduler: dict[str, Any] | None = None,
+        output_bias: float | None = None,
     ) -> None:
         super().__init__(data_spec)
         self.save_hyperparameters()
@@ -118,7 +139,18 @@ class NextFramePredictor(SequenceTask):
         self.frame_shape = self.spec.frame_shape
         self.check_data(self.spec)
         self.model = self.build_model(model, "frames", head)
+        if output_bias is not None:
+            self.model.decoder.init_output_bias(float(output_bias))
         self._baselines_logged: set[str] = set()
+        # per stage: each metric's running mean per horizon (not saved in checkpoints)
+        self.horizon_metrics = nn.ModuleDict(
+            {
+                stage: nn.ModuleDict({name: PerHorizon(predict_frames) for name in FRAME_METRICS})
+                for stage in EVALUATION_STAGES
+            }
+        )
+        self._horizon_curves: dict[str, dict[str, list[float]]] = {}
+        self._strips = {stage: StripSamples(image_samples) for stage in EVALUATION_STAGES}
 
     def check_data(self, spec: DataSpec) -> None:
         super().check_data(spec)
@@ -215,11 +247,9 @@ class NextFramePredictor(SequenceTask):
         target = frames[:, self.context_frames : self.context_frames + self.predict_frames]
         predicted, raw = self.rollout(context, self.predict_frames)
         size = frames.shape[0]
-        values = {
-            "loss": self.loss_fn(raw, target),
-            "mse_per_frame": mse_per_frame(predicted, target).mean(),
-            "mae_per_frame": mae_per_frame(predicted, target).mean(),
-        }
+        per_frame = frame_metrics(self.activate(raw), target)  # name -> (B, Tp), before clipping
+        values = {"loss": self.loss_fn(raw, target)}
+        values.update({name: value.mean() for name, value in per_frame.items()})
         if stage not in self._baselines_logged:
             copy_last = context[:, -1:].expand_as(target)
             values["baseline_copy_last_mse_per_frame"] = mse_per_frame(copy_last, target).mean()
@@ -228,18 +258,37 @@ class NextFramePredictor(SequenceTask):
             self.log(  # sync_dist: under DDP, the mean over every process's share
                 f"{stage}/{name}", value, prog_bar=name == "loss", batch_size=size, sync_dist=True
             )
-        if batch_idx == 0 and self.image_samples > 0 and self.logging_enabled:
-            self._log_strips(stage, context, target, predicted)
+        for name, value in per_frame.items():  # summed across processes by torchmetrics
+            self.horizon_metrics[stage][name].update(value)
+        if self.image_samples > 0 and self.logging_enabled:
+            self._strips[stage].add(context, target, predicted)
 
-    def _log_strips(
-        self, stage: str, context: torch.Tensor, target: torch.Tensor, predicted: torch.Tensor
-    ) -> None:
-        writer = self.tensorboard
-        if writer is None:
-            return
-        n = self.image_samples
-        strips = prediction_strips(context[:n], target[:n], predicted[:n])  # (C, H', W')
-        writer.add_image(f"{stage}/predictions", strips.float().cpu(), self.global_step)
+    def _end_evaluation(self, stage: str) -> None:
+        """Per-horizon curves and prediction strips of the pass that ends; then reset both."""
+        metrics, strips = self.horizon_metrics[stage], self._strips[stage]
+        if self.logging_enabled and all(m.update_called for m in metrics.values()):
+            curves = torch.stack([metric.compute() for metric in metrics.values()])  # (M, Tp)
+            self._horizon_curves[stage] = dict(zip(metrics, curves.cpu().tolist(), strict=True))
+            writer = self.tensorboard
+            if writer is not None:
+                plot = horizon_image(self._horizon_curves[stage], stage)  # (3, H, W) uint8
+                writer.add_image(f"{stage}/per_horizon", plot, self.global_step)
+                image = strips.image()  # (C, H', W') on the frames' device
+                if image is not None:
+                    writer.add_image(f"{stage}/predictions", image.float().cpu(), self.global_step)
+        for metric in metrics.values():
+            metric.reset()
+        strips.reset()
+
+    @property
+    def per_horizon(self) -> dict[str, list[float]]:
+        """``{"test/mse_per_frame": [at 1, 2, ... frames ahead], ...}`` of the last test and
+        validation passes (test first), plain floats for run.json's ``metrics.per_horizon``."""
+        return {
+            f"{stage}/{name}": curve
+            for stage in ("test", "val")
+            for name, curve in self._horizon_curves.get(stage, {}).items()
+        }
 
     def _mark_baselines(self, stage: str) -> None:
         if self.logging_enabled:
@@ -250,6 +299,10 @@ class NextFramePredictor(SequenceTask):
 
     def on_validation_epoch_end(self) -> None:
         self._mark_baselines("val")
+        self._end_evaluation("val")
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._evaluate(batch, batch_idx, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._end_evaluation("test")
