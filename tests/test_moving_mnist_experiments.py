@@ -31,6 +31,9 @@ TINY_CPU_EXPERIMENT = [
 ]
 
 
+FEW_SEQUENCES = ["data.train_size=16", "data.val_size=8", "data.test_size=8"]
+
+
 def validated(cfg) -> dict:
     """The resolved config, checked as rnnlab-train checks it before building anything."""
     HydraConfig.instance().set_config(cfg)
@@ -112,3 +115,29 @@ def test_tiny_cpu_experiment_runs_through_the_entrypoint(train_run):
     final = record["metrics"]["final"]
     assert {"test/mse_per_frame", "test/ssim", "test/ssim_openstl", "test/psnr"} <= set(final)
     assert len(record["metrics"]["per_horizon"]["test/mse_per_frame"]) == 10
+
+
+@pytest.mark.parametrize("experiment", ["moving_mnist_lstm", "moving_mnist_cnn_lstm"])
+def test_dense_experiments_run_the_convlstm_protocol(compose_config, experiment):
+    conv = validated(compose_config(["experiment=moving_mnist_convlstm"]))
+    dense = validated(compose_config([f"experiment={experiment}"]))
+    for group in ("data", "task", "optimizer", "scheduler", "trainer", "monitor"):
+        assert dense[group] == conv[group], group
+    assert dense["model"]["_target_"].endswith("DenseCore") and dense["model"]["cell"] == "lstm"
+
+
+@pytest.mark.parametrize(
+    ("experiment", "encoder"),
+    [("moving_mnist_lstm", "FlattenEncoder"), ("moving_mnist_cnn_lstm", "CNNEncoder")],
+)
+def test_dense_experiments_match_the_convlstm_parameter_count(compose_config, experiment, encoder):
+    def parameters(overrides: list[str]) -> tuple[int, str]:
+        cfg = compose_config([*overrides, *FEW_SEQUENCES])  # sizes do not depend on how many
+        task = build_task(cfg, build_datamodule(cfg.data).spec)
+        count = sum(p.numel() for p in task.parameters() if p.requires_grad)
+        return count, type(task.model.encoder).__name__
+
+    conv, _ = parameters(["experiment=moving_mnist_convlstm"])
+    dense, built = parameters([f"experiment={experiment}"])
+    assert built == encoder
+    assert abs(dense - conv) / conv < 0.05  # 359,184 for the ConvLSTM
