@@ -67,6 +67,53 @@ def test_nothing_outside_cli_imports_cli():
     assert not offending
 
 
+HEAVY = ("torch", "lightning")
+
+
+def imported_modules(args: list[str]) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run ``python -X importtime <args>``; return it and every module it imported."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *args], capture_output=True, text=True
+    )
+    names = {
+        line.rpartition("|")[2].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    return result, names
+
+
+def heavy(names: set[str]) -> list[str]:
+    return sorted(name for name in names if name.split(".")[0] in HEAVY)
+
+
+def test_train_help_imports_neither_torch_nor_lightning():
+    result, names = imported_modules(["-m", "rnnlab.train", "--help"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    groups = [path.name for path in (PACKAGE / "conf").iterdir() if path.is_dir()]
+    listed = {line.partition(":")[0] for line in result.stdout.splitlines()}
+    assert sorted(set(groups) - {"hydra"} - listed) == []  # every group with its choices
+    assert "rnnlab.cli.train" in names
+    assert heavy(names) == []
+
+
+def test_eval_help_imports_neither_torch_nor_lightning():
+    result, names = imported_modules(["-m", "rnnlab.cli.evaluate", "--help"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rnnlab.cli.app" in names  # (the module itself runs as __main__)
+    assert heavy(names) == []
+
+
+def test_compare_and_report_side_imports_neither_torch_nor_lightning():
+    modules = (
+        "rnnlab.cli.compare, rnnlab.report.hydra_callback, hydra_plugins.rnnlab_optuna_sweeper"
+    )
+    result, names = imported_modules(["-c", f"import {modules}"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "rnnlab.cli.compare" in names
+    assert heavy(names) == []
+
+
 def test_reading_a_run_record_imports_no_torch():
     code = "import sys, rnnlab.run.record; assert 'torch' not in sys.modules, 'torch imported'"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

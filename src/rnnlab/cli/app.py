@@ -121,9 +121,27 @@ def composition_error(error: Exception, config_name: str) -> ConfigError:
     return _composition_error(error, config_name)
 
 
+def share_config_store() -> None:
+    """Let copies of Hydra's config repository share the one ``ConfigStore`` instead of
+    deep-copying it.
+
+    Hydra 1.3.8 deep-copies its config repository, and with it the ``ConfigStore`` singleton
+    (every registered schema: Hydra's own, the launchers', the sweeper's), each time it lists a
+    group's options or composes a config: 131 times for ``--help`` (~0.7 s of its ~1.1 s of CPU
+    here), twice for a run, once per job of a sweep. Nothing is lost by sharing it: the store
+    hands out a deep copy of a config on every ``load``, and the repository copy exists only so
+    that its config *sources* may change. Upstream Hydra stopped copying the store the same way
+    (facebookresearch/hydra#2928: the source looks the singleton up instead of holding it).
+    """
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.__deepcopy__ = lambda self, memo: self  # type: ignore[attr-defined]
+
+
 def run_app(hydra_main: Callable[[], object], config_name: str) -> None:
     """Call a ``@hydra.main`` function; exit 2 with one paragraph for any user-fixable error."""
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    share_config_store()
     sys.argv[1:] = null_choices_as_deletions(sys.argv[1:])
     try:
         hydra_main()

