@@ -69,6 +69,7 @@ EVAL_CASES = [
 ]
 
 
+@pytest.mark.xdist_group("bad_input_checkpoint")
 @pytest.mark.parametrize(
     ("overrides", "fragments"), [c[1:] for c in EVAL_CASES], ids=[c[0] for c in EVAL_CASES]
 )

@@ -200,6 +200,7 @@ def resume(run_dir: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+@pytest.mark.xdist_group("resume_short")
 def test_sigterm_mid_epoch_saves_that_step_and_the_resumed_run_equals_an_uninterrupted_one(
     uninterrupted_short, tmp_path
 ):
@@ -216,6 +217,7 @@ def test_sigterm_mid_epoch_saves_that_step_and_the_resumed_run_equals_an_uninter
     assert_same_run(run_dir, uninterrupted_short)
 
 
+@pytest.mark.xdist_group("resume_short")
 def test_sigusr1_in_an_epochs_last_batch_keeps_that_epoch_and_its_validation(
     uninterrupted_short, tmp_path
 ):
@@ -238,6 +240,7 @@ def test_ckpt_path_last_without_a_checkpoint_says_so(tmp_path):
     assert "ckpt_path=last" in result.stderr and "has no checkpoint yet" in result.stderr
 
 
+@pytest.mark.xdist_group("resume_short")
 def test_a_new_run_refuses_a_directory_that_holds_a_run(uninterrupted_short, tmp_path):
     before = (uninterrupted_short / "run.json").read_text()
     result = run_cli("rnnlab.train", [*SHORT_RUN, f"hydra.run.dir={uninterrupted_short}"], tmp_path)
@@ -246,6 +249,7 @@ def test_a_new_run_refuses_a_directory_that_holds_a_run(uninterrupted_short, tmp
     assert (uninterrupted_short / "run.json").read_text() == before
 
 
+@pytest.mark.xdist_group("resume_short")
 def test_resume_refuses_a_run_directory_of_another_config(uninterrupted_short, tmp_path):
     result = run_cli(
         "rnnlab.train",

@@ -98,6 +98,7 @@ def study(request) -> Finished | Stopped:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("study")
 def test_sigterm_stops_the_study_and_says_how_to_resume(stopped_study):
     assert stopped_study.first_code == 128 + signal.SIGTERM, stopped_study.first[-3000:]
     assert "[study] stopped by SIGTERM" in stopped_study.first
@@ -108,6 +109,7 @@ def test_sigterm_stops_the_study_and_says_how_to_resume(stopped_study):
     assert not stopped_study.compared_at_stop
 
 
+@pytest.mark.xdist_group("study")
 def test_every_variant_gets_the_same_trials_on_the_validation_split(study):
     complete = optuna.trial.TrialState.COMPLETE
     for variant in VARIANTS:
@@ -121,6 +123,7 @@ def test_every_variant_gets_the_same_trials_on_the_validation_split(study):
             assert record["param_budget"]["budget"] == 20000
 
 
+@pytest.mark.xdist_group("study")
 def test_each_best_configuration_is_rerun_with_fresh_seeds(study):
     tuned = read_json(study.directory / "study.json")["tuned"]
     for variant in VARIANTS:
@@ -135,6 +138,7 @@ def test_each_best_configuration_is_rerun_with_fresh_seeds(study):
             assert "test/loss" in record["metrics"]["final"]
 
 
+@pytest.mark.xdist_group("study")
 def test_the_study_ends_with_the_comparison_of_the_reruns(study):
     markdown = study.directory / "comparison.md"
     text = markdown.read_text()
@@ -149,6 +153,7 @@ def test_the_study_ends_with_the_comparison_of_the_reruns(study):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("study")
 def test_a_resumed_study_keeps_finished_trials_and_runs(stopped_study):
     output = stopped_study.second.stdout
     assert "[study] resuming study of model (rnn, gru)" in output
