@@ -30,8 +30,8 @@ train: $(STAMP)
 # threads on 2 cores spin against each other). TEST_WORKERS=0 runs the tests in one process.
 # `make test` leaves out the tests marked slow (long end-to-end runs: DDP spawn, spawn workers,
 # SIGKILL resumes, a study stopped and resumed, a requeued job); `make test-slow` runs only those.
-# CI (.ci/run) runs both. Tests in an xdist_group (those sharing a costly module fixture) stay on
-# one worker; the others go to whichever worker is free.
+# CI (.ci/run) runs both. Tests in an xdist_group (those sharing a costly module or session
+# fixture) stay on one worker; the others go to whichever worker is free.
 TEST_WORKERS ?= 2
 PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 test: $(STAMP)
