@@ -111,6 +111,18 @@ def sweep_all_cells(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One plain run of TINY (task=next_frame): its output and its directory.
+
+    Tests that use it carry ``xdist_group("tiny_run")`` so that one worker makes it once.
+    """
+    run_dir = tmp_path_factory.mktemp("tiny_run") / "run"
+    result = run_cli("rnnlab.train", [*TINY, f"hydra.run.dir={run_dir}"], run_dir.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, run_dir
+
+
+@pytest.fixture(scope="session")
 def classify_run(tmp_path_factory) -> Path:
     """One tiny ``task=classify`` run (its checkpoints read by rnnlab-eval tests); its directory.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PATIENCE_S, TINY, TINY_RUN, read_json, run_cli
+from tests.conftest import PATIENCE_S, TINY, TINY_RUN, read_json
 from tests.data_makers import tiny_data_overrides
 
 # oneDNN on a CPU without native bf16 instructions (most laptops, CI runners): its fused LSTM has
@@ -66,16 +66,7 @@ def test_limit_val_batches_zero_tests_the_final_weights_and_says_why(train_run):
     assert "no validation ran (trainer.limit_val_batches=0)" in result.stdout
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """One plain run of TINY (next_frame): its output and run directory."""
-    run_dir = tmp_path_factory.mktemp("tiny") / "run"
-    result = run_cli("rnnlab.train", [*TINY, f"hydra.run.dir={run_dir}"], run_dir.parent)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result, run_dir
-
-
-@pytest.mark.xdist_group("trainer_settings_tiny_run")
+@pytest.mark.xdist_group("tiny_run")
 def test_the_summary_names_the_best_checkpoint_when_it_was_tested(tiny_run):
     result, run_dir = tiny_run
     assert weights_tested(run_dir) == {
@@ -86,7 +77,7 @@ def test_the_summary_names_the_best_checkpoint_when_it_was_tested(tiny_run):
     assert "test/*: the best checkpoint by val/mse_per_frame" in result.stdout
 
 
-@pytest.mark.xdist_group("trainer_settings_tiny_run")
+@pytest.mark.xdist_group("tiny_run")
 def test_testing_a_given_checkpoint_names_it(tiny_run, train_run):
     ckpt = tiny_run[1] / "checkpoints" / "last.ckpt"
     result, run_dir = train_run([*TINY, "train=false", f"ckpt_path={ckpt}"])
