@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv train test bench lint format clean
+.PHONY: venv train test test-slow bench lint format clean
 
 venv: $(STAMP)
 
@@ -28,9 +28,18 @@ train: $(STAMP)
 
 # Two test workers on two cores, one torch thread each (two processes with torch's default
 # threads on 2 cores spin against each other). TEST_WORKERS=0 runs the tests in one process.
+# `make test` leaves out the tests marked slow (long end-to-end runs: DDP spawn, spawn workers,
+# SIGKILL resumes, a study stopped and resumed, a requeued job); `make test-slow` runs only those.
+# CI (.ci/run) runs both. Tests in an xdist_group (those sharing a costly module or session
+# fixture) stay on one worker; the others go to whichever worker is free.
 TEST_WORKERS ?= 2
+PYTEST := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 test: $(STAMP)
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+
+# pytest exits with 5 when it collects no test (none marked slow, or all deselected): not a failure.
+test-slow: $(STAMP)
+	$(PYTEST) -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

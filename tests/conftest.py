@@ -110,6 +110,30 @@ def sweep_all_cells(tmp_path_factory) -> Path:
     return sweep
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One plain run of TINY (task=next_frame): its output and its directory.
+
+    Tests that use it carry ``xdist_group("tiny_run")`` so that one worker makes it once.
+    """
+    run_dir = tmp_path_factory.mktemp("tiny_run") / "run"
+    result = run_cli("rnnlab.train", [*TINY, f"hydra.run.dir={run_dir}"], run_dir.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, run_dir
+
+
+@pytest.fixture(scope="session")
+def classify_run(tmp_path_factory) -> Path:
+    """One tiny ``task=classify`` run (its checkpoints read by rnnlab-eval tests); its directory.
+
+    Tests that use it carry ``xdist_group("classify_run")`` so that one worker makes it once.
+    """
+    run_dir = tmp_path_factory.mktemp("classify_run")
+    result = run_cli("rnnlab.train", [*TINY, "task=classify", f"hydra.run.dir={run_dir}"], run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
 def sweep_runs(sweep: Path) -> dict[tuple[str, str], Path]:
     """``(model, task) -> run directory`` of a sweep's runs."""
     runs = {}

@@ -54,12 +54,10 @@ def test_bad_training_input_fails_in_one_paragraph(tmp_path, overrides, fragment
     assert read_json(run_dir / "run.json")["status"] == "failed"
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("trained")
-    result = run_cli("rnnlab.train", [*TINY, "task=classify", f"hydra.run.dir={run_dir}"], run_dir)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir / "checkpoints" / "best.ckpt"
+@pytest.fixture
+def checkpoint(classify_run) -> Path:
+    """The best checkpoint of the session's tiny task=classify run."""
+    return classify_run / "checkpoints" / "best.ckpt"
 
 
 EVAL_CASES = [
@@ -69,6 +67,7 @@ EVAL_CASES = [
 ]
 
 
+@pytest.mark.xdist_group("classify_run")
 @pytest.mark.parametrize(
     ("overrides", "fragments"), [c[1:] for c in EVAL_CASES], ids=[c[0] for c in EVAL_CASES]
 )

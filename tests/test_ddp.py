@@ -25,7 +25,11 @@ def fingerprints(folder: Path, rank: int) -> list[tuple[int, str]]:
     return [(int(epoch), digest) for epoch, digest in zip(lines[::2], lines[1::2], strict=True)]
 
 
-@pytest.mark.parametrize("source", ["moving_digits", "arrays"])
+# moving_digits in make test; a file source (its own sampler) with the slow tests: 3 processes each
+FILE_SOURCE_IS_SLOW = pytest.param("arrays", marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize("source", ["moving_digits", FILE_SOURCE_IS_SLOW])
 def test_ddp_on_two_cpu_processes_trains_each_rank_on_its_own_share(source, tmp_path):
     run_dir, batches = tmp_path / "run", tmp_path / "batches"
     probe = (

@@ -8,26 +8,26 @@ import pytest
 import torch
 
 from rnnlab.cli.evaluate import split_data_overrides
-from tests.conftest import TINY, read_json, run_cli
+from tests.conftest import read_json, run_cli
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("trained")
-    result = run_cli("rnnlab.train", [*TINY, "task=classify", f"hydra.run.dir={run_dir}"], run_dir)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir
+@pytest.fixture
+def trained(classify_run) -> Path:
+    """The session's tiny task=classify run."""
+    return classify_run
 
 
 def run_eval(args: list[str], cwd: Path):
     return run_cli("rnnlab.cli.evaluate", [*args, f"hydra.run.dir={cwd / 'eval'}"], cwd)
 
 
+@pytest.mark.xdist_group("classify_run")
 def test_checkpoint_loads_with_torchs_safe_loader(trained):
     checkpoint = torch.load(trained / "checkpoints" / "best.ckpt", weights_only=True)
     assert checkpoint["rnnlab"]["task_class"] == "rnnlab.tasks.classify.FrameClassifier"
 
 
+@pytest.mark.xdist_group("classify_run")
 def test_eval_reproduces_the_test_metrics_of_training(trained, tmp_path):
     result = run_eval([f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -38,6 +38,7 @@ def test_eval_reproduces_the_test_metrics_of_training(trained, tmp_path):
     assert "test/acc" in result.stdout
 
 
+@pytest.mark.xdist_group("classify_run")
 def test_eval_applies_data_overrides_to_the_trained_data(trained, tmp_path):
     result = run_eval(
         [
@@ -53,6 +54,7 @@ def test_eval_applies_data_overrides_to_the_trained_data(trained, tmp_path):
     assert data["canvas_size"] == 32  # the rest is what the checkpoint trained on
 
 
+@pytest.mark.xdist_group("classify_run")
 def test_eval_on_another_configured_data_source(trained, tmp_path):
     result = run_eval(
         [
@@ -69,6 +71,7 @@ def test_eval_on_another_configured_data_source(trained, tmp_path):
     assert read_json(tmp_path / "eval" / "test_metrics.json")["data"]["digits"] == "sklearn"
 
 
+@pytest.mark.xdist_group("classify_run")
 def test_eval_refuses_data_of_another_frame_size(trained, tmp_path):
     result = run_eval(
         [f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}", "data=moving_digits"], tmp_path
@@ -78,6 +81,7 @@ def test_eval_refuses_data_of_another_frame_size(trained, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.xdist_group("classify_run")
 def test_eval_writes_to_its_own_eval_folder_by_default(trained, tmp_path):
     result = run_cli(
         "rnnlab.cli.evaluate", [f"ckpt_path={trained / 'checkpoints' / 'best.ckpt'}"], tmp_path

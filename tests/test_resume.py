@@ -41,6 +41,11 @@ RUN = [
 ]
 
 
+# The same run with 8 batches an epoch, for the tests that stop it at a chosen step: the pause
+# callback holds training at that step until the signal arrives, so no epoch needs to be long.
+SHORT_RUN = [arg for arg in RUN if arg != "data.train_size=512"] + ["data.train_size=64"]
+
+
 def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
     events = EventAccumulator(str(run_dir / "tensorboard"))
     events.Reload()
@@ -87,6 +92,14 @@ def wait_for(
 def uninterrupted(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("uninterrupted") / "run"
     result = run_cli("rnnlab.train", [*RUN, f"hydra.run.dir={run_dir}"], run_dir.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_short(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("uninterrupted_short") / "run"
+    result = run_cli("rnnlab.train", [*SHORT_RUN, f"hydra.run.dir={run_dir}"], run_dir.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
 
@@ -159,7 +172,7 @@ def test_sigkill_then_resume_on_a_file_source_equals_uninterrupted(
 
 
 def stop_at_step(run_dir: Path, step: int, signum: int) -> None:
-    """Run :data:`RUN` until training has made ``step`` optimizer steps, send ``signum`` right
+    """Run :data:`SHORT_RUN` until training has made ``step`` optimizer steps, send ``signum`` right
     then (a callback announces the step in a file and waits for the signal) and wait for the run
     to end with status 128 + ``signum``."""
     announce = run_dir.parent / f"reached_{step}"
@@ -168,7 +181,7 @@ def stop_at_step(run_dir: Path, step: int, signum: int) -> None:
         f"+callbacks.pause.step={step}",
         f"+callbacks.pause.announce={announce}",
     ]
-    process = start(run_dir, pause, env={"PYTHONPATH": str(FAULTS)})
+    process = start(run_dir, pause, env={"PYTHONPATH": str(FAULTS)}, run=SHORT_RUN)
     wait_for(announce, process)
     process.send_signal(signum)
     assert process.wait(timeout=PATIENCE_S) == 128 + signum, process.stderr.read()[-3000:]
@@ -187,36 +200,36 @@ def resume(run_dir: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-@pytest.mark.slow
+@pytest.mark.xdist_group("resume_short")
 def test_sigterm_mid_epoch_saves_that_step_and_the_resumed_run_equals_an_uninterrupted_one(
-    uninterrupted, tmp_path
+    uninterrupted_short, tmp_path
 ):
     run_dir = tmp_path / "run"
-    stop_at_step(run_dir, 70, signal.SIGTERM)  # epoch 1, after its 7th batch (64 per epoch)
-    assert saved_step(run_dir) == 70
+    stop_at_step(run_dir, 11, signal.SIGTERM)  # epoch 1, after its 3rd batch (8 per epoch)
+    assert saved_step(run_dir) == 11
     record = read_json(run_dir / "run.json")
     assert record["status"] == "interrupted"
     assert record["failure"].startswith("received SIGTERM; saved")
-    assert "at step 70" in record["failure"]
-    assert record["progress"] == {"epochs": 1, "steps": 70}
+    assert "at step 11" in record["failure"]
+    assert record["progress"] == {"epochs": 1, "steps": 11}
 
     resume(run_dir)
-    assert_same_run(run_dir, uninterrupted)
+    assert_same_run(run_dir, uninterrupted_short)
 
 
-@pytest.mark.slow
+@pytest.mark.xdist_group("resume_short")
 def test_sigusr1_in_an_epochs_last_batch_keeps_that_epoch_and_its_validation(
-    uninterrupted, tmp_path
+    uninterrupted_short, tmp_path
 ):
     run_dir = tmp_path / "run"
-    stop_at_step(run_dir, 64, signal.SIGUSR1)  # the last batch of epoch 0, before validation
-    assert saved_step(run_dir) == 64
+    stop_at_step(run_dir, 8, signal.SIGUSR1)  # the last batch of epoch 0, before validation
+    assert saved_step(run_dir) == 8
     record = read_json(run_dir / "run.json")
-    assert record["status"] == "interrupted" and record["progress"] == {"epochs": 1, "steps": 64}
-    assert [step for step, _ in scalars(run_dir)["val/loss"]] == [63]  # epoch 0's validation
+    assert record["status"] == "interrupted" and record["progress"] == {"epochs": 1, "steps": 8}
+    assert [step for step, _ in scalars(run_dir)["val/loss"]] == [7]  # epoch 0's validation
 
     resume(run_dir)
-    assert_same_run(run_dir, uninterrupted)
+    assert_same_run(run_dir, uninterrupted_short)
 
 
 def test_ckpt_path_last_without_a_checkpoint_says_so(tmp_path):
@@ -227,18 +240,20 @@ def test_ckpt_path_last_without_a_checkpoint_says_so(tmp_path):
     assert "ckpt_path=last" in result.stderr and "has no checkpoint yet" in result.stderr
 
 
-def test_a_new_run_refuses_a_directory_that_holds_a_run(uninterrupted, tmp_path):
-    before = (uninterrupted / "run.json").read_text()
-    result = run_cli("rnnlab.train", [*RUN, f"hydra.run.dir={uninterrupted}"], tmp_path)
+@pytest.mark.xdist_group("resume_short")
+def test_a_new_run_refuses_a_directory_that_holds_a_run(uninterrupted_short, tmp_path):
+    before = (uninterrupted_short / "run.json").read_text()
+    result = run_cli("rnnlab.train", [*SHORT_RUN, f"hydra.run.dir={uninterrupted_short}"], tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "already holds a run (status completed)" in result.stderr
-    assert (uninterrupted / "run.json").read_text() == before
+    assert (uninterrupted_short / "run.json").read_text() == before
 
 
-def test_resume_refuses_a_run_directory_of_another_config(uninterrupted, tmp_path):
+@pytest.mark.xdist_group("resume_short")
+def test_resume_refuses_a_run_directory_of_another_config(uninterrupted_short, tmp_path):
     result = run_cli(
         "rnnlab.train",
-        [*RUN, "model.hidden_size=8", "resume=true", f"hydra.run.dir={uninterrupted}"],
+        [*SHORT_RUN, "model.hidden_size=8", "resume=true", f"hydra.run.dir={uninterrupted_short}"],
         tmp_path,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rnnlab.run.record import SCHEMA_VERSION
-from tests.conftest import TINY, read_json, run_cli, run_script
+from tests.conftest import read_json, run_cli, run_script
 
 SCHEMA_FIELDS = {
     "schema_version",
@@ -35,14 +37,13 @@ SCHEMA_FIELDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("record") / "run"
-    result = run_cli("rnnlab.train", [*TINY, f"hydra.run.dir={run_dir}"], run_dir.parent)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir
+@pytest.fixture
+def finished_run(tiny_run) -> Path:
+    """The directory of the session's plain tiny run."""
+    return tiny_run[1]
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_run_record_has_every_documented_field(finished_run):
     record = read_json(finished_run / "run.json")
     assert set(record) == SCHEMA_FIELDS
@@ -50,6 +51,7 @@ def test_run_record_has_every_documented_field(finished_run):
     assert record["status"] == "completed" and record["failure"] is None
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_run_record_says_what_ran_and_how_it_went(finished_run):
     record = read_json(finished_run / "run.json")
     assert record["config"]["model"]["hidden_size"] == 16
@@ -71,6 +73,7 @@ def test_run_record_says_what_ran_and_how_it_went(finished_run):
     assert record["checkpoints"]["best"].endswith("best.ckpt")
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_saved_config_reruns_the_run_with_the_same_numbers(finished_run, tmp_path):
     rerun_dir = tmp_path / "rerun"
     result = run_cli(
@@ -89,6 +92,7 @@ def test_saved_config_reruns_the_run_with_the_same_numbers(finished_run, tmp_pat
     assert read_json(rerun_dir / "run.json")["metrics"]["final"] == original
 
 
+@pytest.mark.xdist_group("tiny_run")
 def test_rnnlab_rerun_repeats_a_run_in_a_new_directory(finished_run, tmp_path):
     result = run_script("rnnlab-rerun", [str(finished_run)], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

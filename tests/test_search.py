@@ -157,22 +157,29 @@ def test_two_processes_share_one_sqlite_study(tmp_path):
     assert all(read_json(Path(d) / "run.json")["status"] == "completed" for d in run_dirs)
 
 
-def test_joblib_runs_trials_and_grids_in_parallel_with_threads_per_job(tmp_path):
+JOBLIB = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+
+
+def test_joblib_runs_trials_in_parallel_with_threads_per_job(tmp_path):
     cores = len(os.sched_getaffinity(0))
     per_job = max(1, cores // 2)
-    joblib = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
     sweep = tmp_path / "optuna_joblib"
-    result = search(sweep, *joblib, LR, "hydra.sweeper.n_trials=2")
+    result = search(sweep, *JOBLIB, LR, "hydra.sweeper.n_trials=2")
     assert "2 trials, 2 at a time" in result.stdout
     trials = load(sweep).trials
     assert [t.state for t in trials] == [States.COMPLETE] * 2
     records = [read_json(Path(t.user_attrs["run_dir"]) / "run.json") for t in trials]
     assert [r["threads"] for r in records] == [per_job, per_job]
-    # a plain grid (Hydra's basic sweeper) through joblib, threads set explicitly
+
+
+# slow: joblib's worker processes import torch again; the search above keeps joblib in make test
+@pytest.mark.slow
+def test_joblib_runs_a_plain_grid_with_the_threads_it_sets(tmp_path):
+    # Hydra's basic sweeper through joblib, threads set explicitly
     grid = tmp_path / "grid_joblib"
     result = run_cli(
         "rnnlab.train",
-        ["-m", *TINY, *joblib, "seed=1,2", "threads=1", f"hydra.sweep.dir={grid}"],
+        ["-m", *TINY, *JOBLIB, "seed=1,2", "threads=1", f"hydra.sweep.dir={grid}"],
         tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]

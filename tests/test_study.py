@@ -1,7 +1,8 @@
 """``rnnlab-study``: a fair comparison in one command, through the real entrypoint on tiny data.
 
-One study of 2 variants x 2 trials x 2 seeds is stopped with SIGTERM once its first re-run has
-finished, then resumed with the same command; the tests below read what it left.
+A study of 2 variants x 2 trials x 2 seeds runs to its end; the same study, stopped with SIGTERM
+once its first re-run has finished and then resumed with the same command, must end the same way
+(slow: about twice the subprocesses). The tests below read what each left.
 """
 
 from __future__ import annotations
@@ -37,6 +38,17 @@ class Stopped:
     compared_at_stop: bool
     second: subprocess.CompletedProcess[str]  # the same command, resumed
 
+    @property
+    def output(self) -> str:
+        """What the command that finished the study printed."""
+        return self.second.stdout
+
+
+@dataclass
+class Finished:
+    directory: Path
+    output: str  # what the study printed, from its start to its end
+
 
 def study_trials(directory: Path, variant: str) -> list[optuna.trial.FrozenTrial]:
     storage = f"sqlite:///{directory / 'tune' / variant / 'optuna.db'}"
@@ -70,7 +82,23 @@ def stopped_study(tmp_path_factory) -> Stopped:
     return Stopped(directory, "".join(lines), code, states, rerun, compared, second)
 
 
+@pytest.fixture(scope="module")
+def finished_study(tmp_path_factory) -> Finished:
+    root = tmp_path_factory.mktemp("study_uninterrupted")
+    directory = root / "cells"
+    result = run_script("rnnlab-study", [*STUDY, "--dir", str(directory)], root)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return Finished(directory, result.stdout)
+
+
+@pytest.fixture(params=["finished", pytest.param("stopped", marks=pytest.mark.slow)])
+def study(request) -> Finished | Stopped:
+    """The study run to its end in one go, and (slow) the one stopped and resumed."""
+    return request.getfixturevalue(f"{request.param}_study")
+
+
 @pytest.mark.slow
+@pytest.mark.xdist_group("study")
 def test_sigterm_stops_the_study_and_says_how_to_resume(stopped_study):
     assert stopped_study.first_code == 128 + signal.SIGTERM, stopped_study.first[-3000:]
     assert "[study] stopped by SIGTERM" in stopped_study.first
@@ -81,11 +109,11 @@ def test_sigterm_stops_the_study_and_says_how_to_resume(stopped_study):
     assert not stopped_study.compared_at_stop
 
 
-@pytest.mark.slow
-def test_every_variant_gets_the_same_trials_on_the_validation_split(stopped_study):
+@pytest.mark.xdist_group("study")
+def test_every_variant_gets_the_same_trials_on_the_validation_split(study):
     complete = optuna.trial.TrialState.COMPLETE
     for variant in VARIANTS:
-        trials = study_trials(stopped_study.directory, variant)
+        trials = study_trials(study.directory, variant)
         assert [t.state for t in trials] == [complete, complete]
         for trial in trials:
             record = read_json(Path(trial.user_attrs["run_dir"]) / "run.json")
@@ -95,13 +123,13 @@ def test_every_variant_gets_the_same_trials_on_the_validation_split(stopped_stud
             assert record["param_budget"]["budget"] == 20000
 
 
-@pytest.mark.slow
-def test_each_best_configuration_is_rerun_with_fresh_seeds(stopped_study):
-    tuned = read_json(stopped_study.directory / "study.json")["tuned"]
+@pytest.mark.xdist_group("study")
+def test_each_best_configuration_is_rerun_with_fresh_seeds(study):
+    tuned = read_json(study.directory / "study.json")["tuned"]
     for variant in VARIANTS:
         best = tuned[variant]["best_params"]
         for seed in SEEDS:
-            run_dir = stopped_study.directory / "final" / variant / f"seed{seed}"
+            run_dir = study.directory / "final" / variant / f"seed{seed}"
             record = read_json(run_dir / "run.json")
             assert record["status"] == "completed"
             assert record["config"]["seed"] == seed and record["choices"]["model"] == variant
@@ -110,15 +138,13 @@ def test_each_best_configuration_is_rerun_with_fresh_seeds(stopped_study):
             assert "test/loss" in record["metrics"]["final"]
 
 
-@pytest.mark.slow
-def test_the_study_ends_with_the_comparison_of_the_reruns(stopped_study):
-    markdown = stopped_study.directory / "comparison.md"
+@pytest.mark.xdist_group("study")
+def test_the_study_ends_with_the_comparison_of_the_reruns(study):
+    markdown = study.directory / "comparison.md"
     text = markdown.read_text()
     assert "8 runs" not in text and "4 runs: 4 completed" in text
     assert "| rnn | 2 |" in text and "| gru | 2 |" in text
-    study_lines = [
-        line for line in stopped_study.second.stdout.splitlines() if line.startswith("[study]")
-    ]
+    study_lines = [line for line in study.output.splitlines() if line.startswith("[study]")]
     assert study_lines[-1] == (
         f"[study] done: the comparison (table, differences, verdict) is in {markdown}"
     )
@@ -127,6 +153,7 @@ def test_the_study_ends_with_the_comparison_of_the_reruns(stopped_study):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("study")
 def test_a_resumed_study_keeps_finished_trials_and_runs(stopped_study):
     output = stopped_study.second.stdout
     assert "[study] resuming study of model (rnn, gru)" in output

@@ -10,6 +10,9 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 from tests.conftest import TINY, read_json, sweep_runs
 
+# one worker runs these and test_train_e2e's sweep tests: the session's sweep is made once
+pytestmark = pytest.mark.xdist_group("sweep_all_cells")
+
 
 def load_events(run_dir: Path) -> EventAccumulator:
     tensorboard_dir = read_json(run_dir / "run.json")["tensorboard_dir"]

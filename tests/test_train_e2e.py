@@ -9,12 +9,14 @@ import pytest
 from tests.conftest import TINY, read_json, sweep_runs
 
 
+@pytest.mark.xdist_group("sweep_all_cells")
 def test_multirun_sweeps_every_model_and_task(sweep_all_cells):
     runs = sweep_runs(sweep_all_cells)
     assert set(runs) == {(m, t) for m in ("rnn", "gru", "lstm") for t in ("classify", "next_frame")}
     assert (sweep_all_cells / "multirun.yaml").is_file()
 
 
+@pytest.mark.xdist_group("sweep_all_cells")
 @pytest.mark.parametrize("task", ["classify", "next_frame"])
 @pytest.mark.parametrize("model", ["rnn", "gru", "lstm"])
 def test_each_cell_and_task_trains_tests_and_records_its_run(sweep_all_cells, model, task):

@@ -66,8 +66,9 @@ def test_limit_val_batches_zero_tests_the_final_weights_and_says_why(train_run):
     assert "no validation ran (trainer.limit_val_batches=0)" in result.stdout
 
 
-def test_the_summary_names_the_best_checkpoint_when_it_was_tested(train_run):
-    result, run_dir = train_run(TINY)
+@pytest.mark.xdist_group("tiny_run")
+def test_the_summary_names_the_best_checkpoint_when_it_was_tested(tiny_run):
+    result, run_dir = tiny_run
     assert weights_tested(run_dir) == {
         "weights": "best",
         "checkpoint": str(run_dir / "checkpoints" / "best.ckpt"),
@@ -76,10 +77,9 @@ def test_the_summary_names_the_best_checkpoint_when_it_was_tested(train_run):
     assert "test/*: the best checkpoint by val/mse_per_frame" in result.stdout
 
 
-@pytest.mark.slow  # two runs
-def test_testing_a_given_checkpoint_names_it(train_run):
-    _, first = train_run(TINY)
-    ckpt = first / "checkpoints" / "last.ckpt"
+@pytest.mark.xdist_group("tiny_run")
+def test_testing_a_given_checkpoint_names_it(tiny_run, train_run):
+    ckpt = tiny_run[1] / "checkpoints" / "last.ckpt"
     result, run_dir = train_run([*TINY, "train=false", f"ckpt_path={ckpt}"])
     assert weights_tested(run_dir)["weights"] == "checkpoint"
     assert f"test/*: the given checkpoint {ckpt}" in result.stdout

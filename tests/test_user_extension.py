@@ -142,6 +142,7 @@ def plain_run(tmp_path_factory) -> tuple[Path, Path]:
     return project, run_dir
 
 
+@pytest.mark.xdist_group("plain_run")
 def test_plain_lightning_datamodule_trains_with_its_spec_read_from_a_batch(plain_run):
     _, run_dir = plain_run
     record = read_json(run_dir / "run.json")
@@ -158,6 +159,7 @@ def test_plain_lightning_datamodule_trains_with_its_spec_read_from_a_batch(plain
     }
 
 
+@pytest.mark.xdist_group("plain_run")
 def test_rnnlab_eval_tests_a_checkpoint_of_a_plain_lightning_datamodule(plain_run):
     project, run_dir = plain_run
     eval_dir = project / "eval"

@@ -47,6 +47,7 @@ def decoded(image_event) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(image_event.encoded_image_string)))
 
 
+@pytest.mark.xdist_group("video_two_epochs")
 def test_validation_strips_show_the_same_sequences_every_epoch(two_epochs):
     strips = events(two_epochs).Images("val/predictions")
     assert len(strips) == 2  # one per validation epoch (not the sanity check)
@@ -60,6 +61,7 @@ def test_validation_strips_show_the_same_sequences_every_epoch(two_epochs):
         assert first[known].any()  # digits, not an empty image
 
 
+@pytest.mark.xdist_group("video_two_epochs")
 def test_per_horizon_curves_are_drawn_and_recorded(two_epochs):
     accumulator = events(two_epochs)
     assert len(accumulator.Images("val/per_horizon")) == 2
@@ -74,6 +76,7 @@ def test_per_horizon_curves_are_drawn_and_recorded(two_epochs):
         assert np.mean(curves[f"test/{name}"]) == pytest.approx(final[f"test/{name}"], rel=1e-4)
 
 
+@pytest.mark.xdist_group("video_two_epochs")
 def test_eval_of_the_best_checkpoint_reproduces_the_test_curves(two_epochs, tmp_path):
     checkpoint = two_epochs / "checkpoints" / "best.ckpt"
     result = run_cli(
@@ -86,6 +89,7 @@ def test_eval_of_the_best_checkpoint_reproduces_the_test_curves(two_epochs, tmp_
         assert curves[f"test/{name}"] == pytest.approx(trained[f"test/{name}"], rel=1e-5)
 
 
+@pytest.mark.xdist_group("video_two_epochs")
 def test_next_frame_picks_the_best_checkpoint_by_rollout_mse_per_frame(two_epochs):
     record = read_json(two_epochs / "run.json")
     assert record["metrics"]["best"]["metric"] == "val/mse_per_frame"
