@@ -138,9 +138,9 @@ class SequenceTask(L.LightningModule):
         ``trainer.log_every_n_steps``, as Lightning decides; every step of ``fast_dev_run``) and on
         an epoch's last batch (so ``callback_metrics`` ends with the epoch's last value).
 
-        Lightning's ``self.log`` costs ~2% of a small model's step on the CPU and a logger writes
-        only every ``log_every_n_steps``: step values are logged on these steps only. The progress
-        bar shows the last logged value.
+        Lightning's ``self.log`` cost ~1-2 ms of a ~43 ms step (2x128 LSTM, batch 64, one CPU
+        thread) and a logger writes only every ``log_every_n_steps``: step values are logged on
+        these steps only. The progress bar shows the last logged value.
         """
         trainer = self._trainer  # None outside a Trainer: log as asked
         connector = getattr(trainer, "_logger_connector", None)
