@@ -61,6 +61,17 @@ def next_frame_events(tmp_path_factory) -> EventAccumulator:
     return load_events(tmp)
 
 
+@pytest.mark.parametrize("task", ["next_frame", "classify"])
+def test_training_loss_is_logged_every_log_every_n_steps(task, tmp_path):
+    from tests.conftest import run_cli
+
+    args = [*TINY, f"task={task}", "trainer.max_epochs=2", "trainer.log_every_n_steps=3"]
+    result = run_cli("rnnlab.train", [*args, f"hydra.run.dir={tmp_path}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = [e.step for e in load_events(tmp_path).Scalars("train/loss")]
+    assert steps == [2, 5]  # 8 steps (2 epochs of 4 batches): Lightning writes steps 3 and 6
+
+
 def test_generation_logs_scalars_per_stage(next_frame_events):
     tags = set(next_frame_events.Tags()["scalars"])
     assert {

@@ -133,6 +133,23 @@ class SequenceTask(L.LightningModule):
         return 0 < done < self.trainer.num_training_batches
 
     @property
+    def step_logged(self) -> bool:
+        """True on the training steps whose values reach the loggers (every
+        ``trainer.log_every_n_steps``, as Lightning decides; every step of ``fast_dev_run``) and on
+        an epoch's last batch (so ``callback_metrics`` ends with the epoch's last value).
+
+        Lightning's ``self.log`` cost ~1-2 ms of a ~43 ms step (2x128 LSTM, batch 64, one CPU
+        thread) and a logger writes only every ``log_every_n_steps``: step values are logged on
+        these steps only. The progress bar shows the last logged value.
+        """
+        trainer = self._trainer  # None outside a Trainer: log as asked
+        connector = getattr(trainer, "_logger_connector", None)
+        if trainer is None or connector is None or trainer.fast_dev_run:
+            return True
+        ready = trainer.fit_loop.epoch_loop.batch_progress.current.ready
+        return bool(connector.should_update_logs) or ready >= trainer.num_training_batches
+
+    @property
     def logging_enabled(self) -> bool:
         """False while Lightning runs its sanity-check validation (nothing it logs is kept)."""
         return not self.trainer.sanity_checking

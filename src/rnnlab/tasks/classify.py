@@ -107,15 +107,16 @@ class FrameClassifier(SequenceTask):
         metrics.update(flat_logits.detach(), flat_labels)
         batch_size = labels.shape[0]
         is_train = stage == "train"
-        self.log(
-            f"{stage}/loss",
-            loss,
-            prog_bar=True,
-            on_step=is_train,
-            on_epoch=not is_train,
-            batch_size=batch_size,
-            sync_dist=not is_train,  # DDP: the mean over every process's share
-        )
+        if not is_train or self.step_logged:
+            self.log(
+                f"{stage}/loss",
+                loss,
+                prog_bar=True,
+                on_step=is_train,
+                on_epoch=not is_train,
+                batch_size=batch_size,
+                sync_dist=not is_train,  # DDP: the mean over every process's share
+            )
         self.log_dict(metrics, on_step=False, on_epoch=True, batch_size=batch_size)
         return loss
 

@@ -234,11 +234,13 @@ class NextFramePredictor(SequenceTask):
         probability = self.teacher_forcing
         if probability < 1.0:
             raw = self.sampled_forcing(frames, probability)
-            self.log("train/teacher_forcing", probability, batch_size=frames.shape[0])
         else:
             raw, _ = self.model(frames[:, :-1])  # (B, n-1, C, H, W): teacher forcing
         loss = self.loss_fn(raw, frames[:, 1:])
-        self.log("train/loss", loss, prog_bar=True, batch_size=frames.shape[0])
+        if self.step_logged:
+            if probability < 1.0:
+                self.log("train/teacher_forcing", probability, batch_size=frames.shape[0])
+            self.log("train/loss", loss, prog_bar=True, batch_size=frames.shape[0])
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], batch_idx: int, stage: str) -> None:
