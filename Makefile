@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: venv train test bench lint format clean
 
@@ -32,8 +33,10 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+# BENCH_ARGS=--quick: the speed, start-up and data benchmarks in brief (about 2 minutes);
+# Keras joins the speed benchmark when the bench extra is installed (pip install -e '.[bench]').
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
