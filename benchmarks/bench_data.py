@@ -5,11 +5,13 @@ waits for data per step.
    (``data=<source>`` with its defaults), ``setup("fit")``, batches drawn from
    ``train_dataloader()`` after two warm-up batches. The file sources read tiny files written
    in a temporary folder: ``arrays`` a ``(256, 20, 64, 64)`` uint8 ``.npy``, ``frames_dir`` 64
-   folders of 20 PNG frames of 64x64.
-2. The wait in a real run: ``rnnlab-train data=<source>`` (the default LSTM next-frame task), in
-   this process, with :class:`step_clock.StepClock`: the median time from one training batch's
-   end to the next one's start (Lightning fetching the batch, and its loop bookkeeping) as a share
-   of the step, after warm-up batches.
+   folders of 20 PNG frames of 64x64. ``moving_digits_seed`` is also measured: the seed systems'
+   data (``experiment=seed_next_frame``: one digit on 28x28, 10 frames) at batch 64.
+2. The wait in a real run: ``rnnlab-train data=<source>`` (the default LSTM next-frame task; the
+   seed experiment's 2x128 LSTM for ``moving_digits_seed``), in this process, with
+   :class:`step_clock.StepClock`: the median time from one training batch's end to the next one's
+   start (Lightning fetching the batch, and its loop bookkeeping) as a share of the step, after
+   warm-up batches.
 
 Reproduce: ``.venv/bin/python benchmarks/bench_data.py [--sources moving_digits,arrays] [--quick]``
 """
@@ -28,10 +30,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bench_speed import output_to, run_rnnlab
+from bench_speed import SMALL_DIGITS, output_to, run_rnnlab
 
 HERE = Path(__file__).resolve().parent
-SOURCES = ("moving_digits", "digit_rows", "arrays", "frames_dir")
+# moving_digits_seed: the seed systems' data (one 20x20 digit on 28x28, 10 frames, batch 64
+# as in bench_speed), trained with their model (2x128 LSTM, next frame 5 -> 5)
+SOURCES = ("moving_digits", "moving_digits_seed", "digit_rows", "arrays", "frames_dir")
 
 
 def write_files(root: Path) -> dict[str, list[str]]:
@@ -47,6 +51,7 @@ def write_files(root: Path) -> dict[str, list[str]]:
             Image.fromarray(frame).save(sub / f"frame_{t:02d}.png")
     return {
         "moving_digits": [],
+        "moving_digits_seed": ["experiment=seed_next_frame", *SMALL_DIGITS],
         "digit_rows": [],
         "arrays": [f"data.path={root / 'frames.npy'}"],
         "frames_dir": [f"data.path={folder}"],
@@ -121,7 +126,7 @@ def main() -> int:
     sys.path.insert(0, str(HERE))  # step_clock, for rnnlab-train's callbacks config
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), load average "
-        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}; default model (lstm 256, next_frame)"
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     print(
         f"\n{'source':14s} {'batch':>5s} {'batches/s':>10s} {'seq/s':>8s} {'step ms':>8s} "
@@ -132,7 +137,7 @@ def main() -> int:
         with output_to(workdir / "files.log"):
             extra = write_files(workdir)
         for source in sources:
-            overrides = [f"data={source}", *extra[source]]
+            overrides = [f"data={source.removesuffix('_seed')}", *extra[source]]
             rate, batch, setup = batches_per_s(overrides, batches)
             step_s, gap = wait_in_run(overrides, workdir, source, steps)
             print(
