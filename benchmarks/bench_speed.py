@@ -230,17 +230,19 @@ def plain_batches(case: Case, count: int = 4) -> list[tuple[torch.Tensor, torch.
     return batches
 
 
-def plain_step_s(case: Case, threads: int) -> float:
-    """Seconds per training step of the plain loop (after ``case.warmup`` steps)."""
+def plain_step_s(case: Case, threads: int) -> tuple[float, float]:
+    """Wall and process CPU seconds per training step of the plain loop (after ``case.warmup``
+    steps)."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = plain_model(case)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     activate = torch.tanh if case.activation == "tanh" else torch.sigmoid
     batches = plain_batches(case)
-    starts = []
+    starts, cpu = [], []
     for step in range(case.warmup + case.steps + 1):
         starts.append(time.perf_counter())
+        cpu.append(time.process_time())
         inputs, targets = batches[step % len(batches)]
         outputs = model(inputs)
         if case.task == "classify":
@@ -253,7 +255,8 @@ def plain_step_s(case: Case, threads: int) -> float:
         optimizer.step()
         if step % 10 == 0:
             loss.item()  # what a loop that prints its loss now and then reads
-    return (starts[-1] - starts[case.warmup]) / case.steps
+    wall_s = (starts[-1] - starts[case.warmup]) / case.steps
+    return wall_s, (cpu[-1] - cpu[case.warmup]) / case.steps
 
 
 # ---------------------------------------------------------------- (a) rnnlab's entrypoint
@@ -316,14 +319,15 @@ def run_rnnlab(argv: list[str], log: Path) -> None:
         sys.argv = saved_argv
 
 
-def rnnlab_step(case: Case, threads: int, workdir: Path, index: int) -> tuple[float, float]:
-    """Seconds per step of a real rnnlab-train run of ``case`` and its between-batch gap's share."""
+def rnnlab_step(case: Case, threads: int, workdir: Path, index: int) -> tuple[float, float, float]:
+    """Wall seconds per step of a real rnnlab-train run of ``case``, its between-batch gap's
+    share, and the process's CPU seconds per step."""
     from step_clock import read_step_times
 
     clock = workdir / f"clock-{index}.json"
     run_rnnlab(rnnlab_argv(case, threads, workdir / f"run-{index}", clock), workdir / "train.log")
     times = read_step_times(clock, case.warmup)
-    return times.step_s, times.gap_fraction
+    return times.step_s, times.gap_fraction, times.cpu_step_s
 
 
 def rnnlab_task(case: Case) -> nn.Module:
@@ -379,8 +383,9 @@ class KerasWorker:
             env=env,
         )
 
-    def step(self, case: Case) -> tuple[float, int]:
-        """Seconds per step of Keras's ``fit`` on ``case``, and the Keras model's parameters."""
+    def step(self, case: Case) -> tuple[float, float, int]:
+        """Wall and CPU seconds per step of Keras's ``fit`` on ``case``, and the Keras model's
+        trainable parameters."""
         assert self.process.stdin and self.process.stdout
         self.process.stdin.write(json.dumps(asdict(case)) + "\n")
         self.process.stdin.flush()
@@ -390,7 +395,7 @@ class KerasWorker:
         reply = json.loads(line)
         if "error" in reply:
             raise RuntimeError(f"Keras worker: {reply['error']}")
-        return reply["step_s"], reply["params"]
+        return reply["step_s"], reply["cpu_step_s"], reply["params"]
 
     def close(self) -> None:
         if self.process.stdin:
@@ -484,35 +489,44 @@ def main() -> int:
         "samples/s: medians over repeats of (steps x batch) / time between the starts of the "
         "first and last timed batches, warm-up excluded; gap: rnnlab's median time from one "
         "batch's end to the next one's start (data + loop bookkeeping) as a share of its step; "
-        "-gap/pl: rnnlab without that gap over plain (what the step itself costs). "
+        "-gap/pl: rnnlab without that gap over plain (what the step itself costs); cpu rl/pl, "
+        "cpu rl/k: the ratios by process CPU time per step instead of wall time (steadier on a "
+        "loaded machine; with 2 threads it counts both). "
         "Targets: rnnlab/plain >= 0.95 every case; rnnlab/keras >= 1.0 seed and dense cases."
     )
     return 0
 
 
 def measure(case: Case, threads: int, repeats: int, workdir: Path, worker: Any) -> dict:
-    """Samples/s of each way on ``case``, taking turns ``repeats`` times; medians."""
+    """Samples/s of each way on ``case`` (by wall and by CPU time), taking turns ``repeats``
+    times; medians."""
     steps: dict[str, list[float]] = {"rnnlab": [], "plain": [], "keras": []}
+    cpu: dict[str, list[float]] = {"rnnlab": [], "plain": [], "keras": []}
     gaps, compute, keras_params = [], [], None
     for _ in range(repeats):
-        step_s, gap = rnnlab_step(case, threads, workdir, next(RUN_NUMBERS))
+        step_s, gap, cpu_s = rnnlab_step(case, threads, workdir, next(RUN_NUMBERS))
         steps["rnnlab"].append(step_s)
+        cpu["rnnlab"].append(cpu_s)
         gaps.append(gap)
         compute.append(step_s * (1 - gap))
-        steps["plain"].append(plain_step_s(case, threads))
+        step_s, cpu_s = plain_step_s(case, threads)
+        steps["plain"].append(step_s)
+        cpu["plain"].append(cpu_s)
         if worker and case.dense:
-            step_s, keras_params = worker.step(case)
+            step_s, cpu_s, keras_params = worker.step(case)
             steps["keras"].append(step_s)
-    rates = {
-        way: case.batch / statistics.median(times) if times else None
-        for way, times in steps.items()
-    }
+            cpu["keras"].append(cpu_s)
+
+    def per_s(times: list[float]) -> float | None:
+        return case.batch / statistics.median(times) if times else None
+
     return {
         "case": case,
         "threads": threads,
-        "rates": rates,
+        "rates": {way: per_s(times) for way, times in steps.items()},
+        "cpu_rates": {way: per_s(times) for way, times in cpu.items()},
         "gap": statistics.median(gaps),
-        "rnnlab_no_gap": case.batch / statistics.median(compute),
+        "rnnlab_no_gap": per_s(compute),
         "params": parameter_count(plain_model(case)),
         "keras_params": keras_params,
         "repeats": repeats,
@@ -523,9 +537,10 @@ def print_row(row: dict, header: bool) -> None:
     if header:
         print(
             f"\n{'case':22s} {'thr':>3s} {'params':>8s} {'rnnlab':>8s} {'plain':>8s} "
-            f"{'keras':>8s} {'rl/plain':>8s} {'rl/keras':>8s} {'gap':>5s} {'-gap/pl':>7s}"
+            f"{'keras':>8s} {'rl/plain':>8s} {'rl/keras':>8s} {'gap':>5s} {'-gap/pl':>7s} "
+            f"{'cpu rl/pl':>9s} {'cpu rl/k':>8s}"
         )
-    rates, case = row["rates"], row["case"]
+    rates, cpu, case = row["rates"], row["cpu_rates"], row["case"]
     keras_note = ""
     if row["keras_params"] and row["keras_params"] != row["params"]:
         keras_note = f"  keras params {row['keras_params']:,}"
@@ -534,7 +549,9 @@ def print_row(row: dict, header: bool) -> None:
         f"{rate(rates['plain']):>8s} {rate(rates['keras']):>8s} "
         f"{ratio(rates['rnnlab'], rates['plain']):>8s} "
         f"{ratio(rates['rnnlab'], rates['keras']):>8s} {100 * row['gap']:4.1f}% "
-        f"{ratio(row['rnnlab_no_gap'], rates['plain']):>7s}{keras_note}",
+        f"{ratio(row['rnnlab_no_gap'], rates['plain']):>7s} "
+        f"{ratio(cpu['rnnlab'], cpu['plain']):>9s} {ratio(cpu['rnnlab'], cpu['keras']):>8s}"
+        f"{keras_note}",
         flush=True,
     )
 

@@ -1,7 +1,8 @@
 """Keras 3 on TensorFlow for ``bench_speed.py``: one process per thread count (TensorFlow fixes
 its thread pools when it starts). ``python keras_worker.py THREADS`` reads one case per line on
 stdin (``bench_speed.Case`` as JSON) and answers each with ``{"step_s": seconds per training step,
-"params": trainable parameters}`` (or ``{"error": ...}``) on stdout.
+"cpu_step_s": CPU seconds of the process per step, "params": trainable parameters}`` (or
+``{"error": ...}``) on stdout.
 
 The model is what one writes in Keras for the case: ``SimpleRNN``/``GRU``/``LSTM`` layers
 (``return_sequences``) and a ``Dense`` layer per frame, Adam (lr 1e-3, global gradient norm
@@ -33,14 +34,16 @@ LAYERS = {"rnn": keras.layers.SimpleRNN, "gru": keras.layers.GRU, "lstm": keras.
 
 
 class Clock(keras.callbacks.Callback):
-    """When every training batch begins."""
+    """When every training batch begins: wall and process CPU seconds."""
 
     def __init__(self) -> None:
         super().__init__()
         self.starts: list[float] = []
+        self.cpu_starts: list[float] = []
 
     def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
         self.starts.append(time.perf_counter())
+        self.cpu_starts.append(time.process_time())
 
 
 def build(case: dict[str, Any]) -> tuple[keras.Model, np.ndarray, np.ndarray]:
@@ -66,8 +69,9 @@ def build(case: dict[str, Any]) -> tuple[keras.Model, np.ndarray, np.ndarray]:
     return model, inputs, targets
 
 
-def step_s(case: dict[str, Any], built: dict[str, Any]) -> tuple[float, int]:
-    """Seconds per step of ``fit`` over ``case['steps']`` batches after ``case['warmup']``."""
+def step_s(case: dict[str, Any], built: dict[str, Any]) -> tuple[float, float, int]:
+    """Wall and CPU seconds per step of ``fit`` over ``case['steps']`` batches after
+    ``case['warmup']``, and the model's trainable parameters."""
     if case["name"] not in built:
         built[case["name"]] = build(case)
     model, inputs, targets = built[case["name"]]
@@ -81,17 +85,18 @@ def step_s(case: dict[str, Any], built: dict[str, Any]) -> tuple[float, int]:
         verbose=0,
         callbacks=[clock],
     )
-    starts = clock.starts[case["warmup"] :]
+    starts, cpu = clock.starts[case["warmup"] :], clock.cpu_starts[case["warmup"] :]
     params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    return (starts[-1] - starts[0]) / (len(starts) - 1), params
+    timed = len(starts) - 1
+    return (starts[-1] - starts[0]) / timed, (cpu[-1] - cpu[0]) / timed, params
 
 
 def main() -> None:
     built: dict[str, Any] = {}
     for line in sys.stdin:
         try:
-            seconds, params = step_s(json.loads(line), built)
-            reply: dict[str, Any] = {"step_s": seconds, "params": params}
+            seconds, cpu, params = step_s(json.loads(line), built)
+            reply: dict[str, Any] = {"step_s": seconds, "cpu_step_s": cpu, "params": params}
         except Exception as error:
             reply = {"error": f"{type(error).__name__}: {error}"}
         print(json.dumps(reply), flush=True)
