@@ -434,7 +434,9 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def rate(value: float | None) -> str:
-    return f"{value:,.0f}" if value else "-"
+    if not value:
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
 
 
 def main() -> int:
