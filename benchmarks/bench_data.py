@@ -129,7 +129,7 @@ def main() -> int:
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     print(
-        f"\n{'source':14s} {'batch':>5s} {'batches/s':>10s} {'seq/s':>8s} {'step ms':>8s} "
+        f"\n{'source':18s} {'batch':>5s} {'batches/s':>10s} {'seq/s':>8s} {'step ms':>8s} "
         f"{'data/step':>9s} {'gap/step':>9s} {'to 1st s':>8s}"
     )
     with tempfile.TemporaryDirectory(prefix="rnnlab-bench-data-") as tmp:
@@ -141,7 +141,7 @@ def main() -> int:
             rate, batch, setup = batches_per_s(overrides, batches)
             step_s, gap = wait_in_run(overrides, workdir, source, steps)
             print(
-                f"{source:14s} {batch:5d} {rate:10.1f} {rate * batch:8.0f} {1000 * step_s:8.1f} "
+                f"{source:18s} {batch:5d} {rate:10.1f} {rate * batch:8.0f} {1000 * step_s:8.1f} "
                 f"{100 / (rate * step_s):8.1f}% {100 * gap:8.1f}% {setup:8.2f}",
                 flush=True,
             )
