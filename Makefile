@@ -10,6 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: venv train test test-slow bench lint format clean
 
@@ -41,8 +42,10 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PYTEST) -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
+# BENCH_ARGS=--quick: the speed, start-up and data benchmarks in brief (about 2 minutes);
+# Keras joins the speed benchmark when the bench extra is installed (pip install -e '.[bench]').
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
