@@ -4,8 +4,8 @@ Defaults follow the standard protocol (Srivastava et al., 2015): 2 digits of 28x
 canvas, 20 frames, speed ~3.6 px per frame in a uniformly random direction, bouncing off the walls,
 overlaps combined by maximum. With ``bounce=False`` the canvas wraps around instead (a torus): a
 digit leaving on one side comes back on the opposite side at the same speed, so every frame holds
-every digit. Generation is vectorised over whole batches (a loop over frames and digits only) and
-deterministic given a seed.
+every digit. Generation is vectorised over whole batches (only the motion loops, over frames; all
+digits of all frames are pasted in one scatter) and deterministic given a seed.
 
 Labels (``label=digit|direction``) refer to the *first* digit, which is the leftmost one in the
 first frame: the digit whose ink reaches the leftmost column (ties broken by the row its ink starts
@@ -114,17 +114,20 @@ def generate_moving_digits(
         corner.remainder_(canvas_size)
     direction = direction_sector(torch.stack(velocities, dim=2)[:, 0])  # (N, T)
 
-    canvas = torch.zeros(n, t, canvas_size, canvas_size, dtype=torch.uint8)
+    # Paste every digit of every frame at once: each pixel of a digit goes to its flat index in
+    # the canvas ``(N, T, H, W)``, overlaps keep the maximum.
+    area = canvas_size * canvas_size
     offsets = torch.arange(size)
-    batch_index = torch.arange(n)[:, None, None, None]
-    time_index = torch.arange(t)[None, :, None, None]
-    for slot in range(k):
-        # A bouncing digit stays inside the canvas; a wrapping one continues across the edges.
-        rows = (corner[:, slot, :, 1, None, None] + offsets[:, None]) % canvas_size  # (N, T, S, 1)
-        cols = (corner[:, slot, :, 0, None, None] + offsets[None, :]) % canvas_size  # (N, T, 1, S)
-        digit = pool.images[which[:, slot]][:, None]  # (N, 1, S, S)
-        region = canvas[batch_index, time_index, rows, cols]  # (N, T, S, S)
-        canvas[batch_index, time_index, rows, cols] = torch.maximum(region, digit)
+    frame_start = (torch.arange(n * t) * area).view(n, 1, t, 1, 1)  # (N, 1, T, 1, 1)
+    rows = corner[..., 1, None, None] + offsets[:, None]  # (N, K, T, S, 1)
+    cols = corner[..., 0, None, None] + offsets[None, :]  # (N, K, T, 1, S)
+    if not bounce:  # a wrapping digit continues across the edges
+        rows, cols = rows % canvas_size, cols % canvas_size
+    pixel = (frame_start + rows * canvas_size + cols).flatten()  # (N * K * T * S * S,)
+    ink = pool.images[which][:, :, None].expand(n, k, t, size, size).flatten()
+    canvas = torch.zeros(n * t * area, dtype=torch.uint8)
+    canvas.scatter_reduce_(0, pixel, ink, reduce="amax")
+    canvas = canvas.view(n, t, canvas_size, canvas_size)
     return {
         "frames": canvas[:, :, None],
         "digit": pool.labels[which[:, 0]],
