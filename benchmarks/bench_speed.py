@@ -5,12 +5,15 @@
     logger and callbacks, plus :class:`step_clock.StepClock`, which records when every training
     batch starts. Samples/s come from the time between the starts of batch ``warmup`` and batch
     ``warmup + steps``: start-up (config, data, model, Trainer) and the warm-up batches cancel out.
-    The figure includes everything a real step pays: the data source generating the batch,
-    Lightning's loop, logging, metrics, callbacks.
+    The data is the plain loop's batches, written to a ``.npy`` file (labels beside it) and read
+    by rnnlab's real ``data=arrays`` source (memory-mapped): the figure includes what a real step
+    pays (fetching the batch from the source, Lightning's loop, logging, metrics, callbacks) but
+    not generating moving digits, so all ways pay the same near-zero data cost
+    (``bench_data.py`` measures what generation costs).
 (b) ``plain``: the loop one writes by hand in this file: the same core (torch's ``nn.RNN/GRU/LSTM``
     or a ConvLSTM of ``nn.Conv2d``), the same encoder/decoder/head parameters, Adam, the same
     gradient clipping (norm 1.0, rnnlab's trainer default), the same loss, on batches made once
-    in memory (no data source).
+    in memory (no data source): the ones (a) reads from its file.
 (c) ``keras``: Keras 3 on TensorFlow (``pip install -e '.[bench]'``) with ``model.fit`` on
     in-memory arrays, in a worker process per thread count (TensorFlow fixes its threads when it
     starts); skipped with a message when TensorFlow is not installed.
@@ -41,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -216,18 +220,68 @@ def plain_model(case: Case) -> nn.Module:
     return PlainDense(case) if case.dense else PlainConvLSTM(case)
 
 
-def plain_batches(case: Case, count: int = 4) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """``count`` (inputs, targets) batches of random frames in [0, 1] (and random labels)."""
+def batch_count(case: Case) -> int:
+    """Batches a run of ``case`` trains on: warm-up, timed steps, the batch that ends the last
+    timed step, and one spare (so that rnnlab's epoch does not end inside the run)."""
+    return case.warmup + case.steps + 2
+
+
+def plain_sequences(case: Case, count: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``count`` batches' worth of random sequences: frames float32 ``(count * B, T, 1, H, W)`` in
+    [0, 1], and for ``classify`` random labels int64 ``(count * B, T)`` (else None)."""
     generator = torch.Generator().manual_seed(0)
+    n = count * case.batch
+    frames = torch.rand(n, case.seq_len, 1, case.size, case.size, generator=generator)
+    if case.task != "classify":
+        return frames, None
+    return frames, torch.randint(0, CLASSES, (n, case.seq_len), generator=generator)
+
+
+def plain_batches(case: Case, count: int | None = None) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``count`` (default :func:`batch_count`) (inputs, targets) batches of
+    :func:`plain_sequences`, in order: frames and labels, or teacher forcing's frames ``0..T-2``
+    and ``1..T-1``."""
+    frames, labels = plain_sequences(case, count or batch_count(case))
     batches = []
-    for _ in range(count):
-        frames = torch.rand(case.batch, case.seq_len, 1, case.size, case.size, generator=generator)
-        if case.task == "classify":
-            labels = torch.randint(0, CLASSES, (case.batch, case.seq_len), generator=generator)
-            batches.append((frames, labels))
+    for start in range(0, frames.shape[0], case.batch):
+        part = frames[start : start + case.batch]
+        if labels is not None:
+            batches.append((part, labels[start : start + case.batch]))
         else:
-            batches.append((frames[:, :-1], frames[:, 1:]))
+            batches.append((part[:, :-1], part[:, 1:]))
     return batches
+
+
+def write_arrays(case: Case, folder: Path) -> list[str]:
+    """Write the plain loop's sequences (:func:`plain_sequences`) for ``data=arrays``: frames
+    ``(N, T, H, W)`` float32 to ``<case>-frames.npy``, labels ``(N, T)`` to
+    ``<case>-labels.npy``, the first batch again as the val/test files; return the ``data``
+    overrides that read them."""
+    frames, labels = plain_sequences(case, batch_count(case))
+    path = {
+        part: folder / f"{case.name}-{part}.npy"
+        for part in ("frames", "labels", "val-frames", "val-labels")
+    }
+    np.save(path["frames"], frames[:, :, 0].numpy())
+    np.save(path["val-frames"], frames[: case.batch, :, 0].numpy())
+    overrides = [
+        "data=arrays",
+        f"data.path={path['frames']}",
+        "data.layout=NTHW",
+        f"data.val_path={path['val-frames']}",
+        f"data.test_path={path['val-frames']}",
+        f"data.batch_size={case.batch}",
+    ]
+    if labels is not None:
+        np.save(path["labels"], labels.numpy())
+        np.save(path["val-labels"], labels[: case.batch].numpy())
+        overrides += [
+            f"data.labels={path['labels']}",
+            f"data.val_labels={path['val-labels']}",
+            f"data.test_labels={path['val-labels']}",
+            f"data.num_classes={CLASSES}",
+        ]
+    return overrides
 
 
 def plain_step_s(case: Case, threads: int) -> tuple[float, float]:
@@ -262,19 +316,35 @@ def plain_step_s(case: Case, threads: int) -> tuple[float, float]:
 # ---------------------------------------------------------------- (a) rnnlab's entrypoint
 
 
-def rnnlab_argv(case: Case, threads: int, run_dir: Path, clock: Path) -> list[str]:
-    """``rnnlab-train`` arguments for ``case``: its overrides, enough training sequences for the
-    timed steps, the step clock, no test and no sanity validation (both outside the timed steps,
-    left out to save time)."""
-    batches = case.warmup + case.steps + 1
+def arrays_overrides(case: Case, data: list[str]) -> list[str]:
+    """``case``'s overrides with its data replaced by ``data`` (``data=arrays`` and its keys):
+    the case's own ``data`` overrides dropped, and the data keys its experiment sets that the
+    arrays source does not have deleted (``~data.KEY``)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from rnnlab.config import CONFIG_DIR
+
+    kept = [o for o in case.overrides if not o.startswith("data")]
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        composed = compose("train", overrides=[*kept, "data=arrays"])
+    arrays_keys = set(OmegaConf.load(Path(CONFIG_DIR) / "data" / "arrays.yaml"))
+    extra = [f"~data.{key}" for key in composed.data if key not in arrays_keys]
+    return [*kept, *data, *extra]
+
+
+def rnnlab_argv(
+    case: Case, threads: int, run_dir: Path, clock: Path, overrides: list[str]
+) -> list[str]:
+    """``rnnlab-train`` arguments for ``case`` with ``overrides`` (:func:`arrays_overrides`): the
+    step clock, ``batch_count - 1`` steps (inside one epoch), no test and no sanity validation
+    (both outside the timed steps, left out to save time)."""
     return [
         "rnnlab-train",
-        *case.overrides,
+        *overrides,
         f"threads={threads}",
         f"hydra.run.dir={run_dir}",
-        f"data.train_size={case.batch * (batches + 2)}",
-        f"data.val_size={case.batch}",
-        f"++trainer.max_steps={batches}",
+        f"++trainer.max_steps={batch_count(case) - 1}",
         "++trainer.num_sanity_val_steps=0",
         "test=false",
         "+callbacks.step_clock._target_=step_clock.StepClock",
@@ -319,13 +389,16 @@ def run_rnnlab(argv: list[str], log: Path) -> None:
         sys.argv = saved_argv
 
 
-def rnnlab_step(case: Case, threads: int, workdir: Path, index: int) -> tuple[float, float, float]:
-    """Wall seconds per step of a real rnnlab-train run of ``case``, its between-batch gap's
-    share, and the process's CPU seconds per step."""
+def rnnlab_step(
+    case: Case, threads: int, workdir: Path, index: int, overrides: list[str]
+) -> tuple[float, float, float]:
+    """Wall seconds per step of a real rnnlab-train run of ``case`` with ``overrides``, its
+    between-batch gap's share, and the process's CPU seconds per step."""
     from step_clock import read_step_times
 
     clock = workdir / f"clock-{index}.json"
-    run_rnnlab(rnnlab_argv(case, threads, workdir / f"run-{index}", clock), workdir / "train.log")
+    argv = rnnlab_argv(case, threads, workdir / f"run-{index}", clock, overrides)
+    run_rnnlab(argv, workdir / "train.log")
     times = read_step_times(clock, case.warmup)
     return times.step_s, times.gap_fraction, times.cpu_step_s
 
@@ -490,7 +563,8 @@ def main() -> int:
     print(
         "samples/s: medians over repeats of (steps x batch) / time between the starts of the "
         "first and last timed batches, warm-up excluded; gap: rnnlab's median time from one "
-        "batch's end to the next one's start (data + loop bookkeeping) as a share of its step; "
+        "batch's end to the next one's start (fetching the batch from the arrays file + loop "
+        "bookkeeping) as a share of its step; "
         "-gap/pl: rnnlab without that gap over plain (what the step itself costs); cpu rl/pl, "
         "cpu rl/k: the ratios by process CPU time per step instead of wall time (steadier on a "
         "loaded machine; with 2 threads it counts both). "
@@ -505,8 +579,11 @@ def measure(case: Case, threads: int, repeats: int, workdir: Path, worker: Any) 
     steps: dict[str, list[float]] = {"rnnlab": [], "plain": [], "keras": []}
     cpu: dict[str, list[float]] = {"rnnlab": [], "plain": [], "keras": []}
     gaps, compute, keras_params = [], [], None
+    folder = workdir / f"arrays-{case.name}-{threads}"
+    folder.mkdir()
+    overrides = arrays_overrides(case, write_arrays(case, folder))
     for _ in range(repeats):
-        step_s, gap, cpu_s = rnnlab_step(case, threads, workdir, next(RUN_NUMBERS))
+        step_s, gap, cpu_s = rnnlab_step(case, threads, workdir, next(RUN_NUMBERS), overrides)
         steps["rnnlab"].append(step_s)
         cpu["rnnlab"].append(cpu_s)
         gaps.append(gap)
