@@ -580,7 +580,7 @@ def measure(case: Case, threads: int, repeats: int, workdir: Path, worker: Any) 
     cpu: dict[str, list[float]] = {"rnnlab": [], "plain": [], "keras": []}
     gaps, compute, keras_params = [], [], None
     folder = workdir / f"arrays-{case.name}-{threads}"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     overrides = arrays_overrides(case, write_arrays(case, folder))
     for _ in range(repeats):
         step_s, gap, cpu_s = rnnlab_step(case, threads, workdir, next(RUN_NUMBERS), overrides)
