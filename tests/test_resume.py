@@ -88,7 +88,7 @@ def wait_for(
         time.sleep(0.005)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def uninterrupted(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("uninterrupted") / "run"
     result = run_cli("rnnlab.train", [*RUN, f"hydra.run.dir={run_dir}"], run_dir.parent)
@@ -96,7 +96,7 @@ def uninterrupted(tmp_path_factory) -> Path:
     return run_dir
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def uninterrupted_short(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("uninterrupted_short") / "run"
     result = run_cli("rnnlab.train", [*SHORT_RUN, f"hydra.run.dir={run_dir}"], run_dir.parent)
@@ -104,7 +104,7 @@ def uninterrupted_short(tmp_path_factory) -> Path:
     return run_dir
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def arrays_source(tmp_path_factory) -> list[str]:
     """The run's data as a file source: 640 labelled sequences, 512 of them (64 batches) train."""
     frames = sequences(640, t=20, h=16, w=16)
@@ -114,7 +114,7 @@ def arrays_source(tmp_path_factory) -> list[str]:
     return [arg for arg in RUN if arg not in MOVING_DIGITS] + data
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def uninterrupted_arrays(arrays_source, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("uninterrupted_arrays") / "run"
     result = run_cli("rnnlab.train", [*arrays_source, f"hydra.run.dir={run_dir}"], run_dir.parent)

@@ -55,7 +55,7 @@ def study_trials(directory: Path, variant: str) -> list[optuna.trial.FrozenTrial
     return optuna.load_study(study_name="budget_optuna", storage=storage).trials
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stopped_study(tmp_path_factory) -> Stopped:
     root = tmp_path_factory.mktemp("study")
     directory = root / "cells"
@@ -82,7 +82,7 @@ def stopped_study(tmp_path_factory) -> Stopped:
     return Stopped(directory, "".join(lines), code, states, rerun, compared, second)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def finished_study(tmp_path_factory) -> Finished:
     root = tmp_path_factory.mktemp("study_uninterrupted")
     directory = root / "cells"

@@ -51,7 +51,7 @@ def hparams_session(events: EventAccumulator) -> plugin_data_pb2.HParamsPluginDa
     return plugin_data_pb2.HParamsPluginData.FromString(content)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def next_frame_events(tmp_path_factory) -> EventAccumulator:
     from tests.conftest import run_cli
 

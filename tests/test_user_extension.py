@@ -131,7 +131,7 @@ def run_own(project: Path, script: str, args: list[str]) -> subprocess.Completed
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def plain_run(tmp_path_factory) -> tuple[Path, Path]:
     """``(project, run dir)`` of one run of the README's plain LightningDataModule."""
     project = tmp_path_factory.mktemp("plain") / "my_project"

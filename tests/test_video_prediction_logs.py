@@ -25,7 +25,7 @@ STRIP = 4 * SIZE + 3 * GAP  # one sequence: context / truth / prediction / error
 BAND = 3 * GAP  # between sequences
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def two_epochs(tmp_path_factory) -> Path:
     """A tiny next-frame run over 2 epochs; validation batches of 2, strips of 3 sequences."""
     run_dir = tmp_path_factory.mktemp("video_logs") / "run"
