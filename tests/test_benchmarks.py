@@ -80,25 +80,20 @@ def test_rnnlab_reads_the_batches_the_plain_loop_trains_on(name, tmp_path):
         assert labels is None
 
 
-def test_bench_runner_help_lists_its_options():
+@pytest.mark.parametrize(
+    ("script", "options"),
+    [
+        ("run.py", ("--quick", "--only")),
+        ("bench_speed.py", ("--cases", "--threads", "--repeats", "--quick")),
+    ],
+)
+def test_benchmark_help_lists_its_options(script, options):
     done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "run.py"), "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert "--quick" in done.stdout
-    assert "--only" in done.stdout
-
-
-def test_speed_benchmark_help_lists_its_options():
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_speed.py"), "--help"],
+        [sys.executable, str(REPO / "benchmarks" / script), "--help"],
         capture_output=True,
         text=True,
         check=True,
         timeout=120,
     )
-    for option in ("--cases", "--threads", "--repeats", "--quick"):
+    for option in options:
         assert option in done.stdout

@@ -88,20 +88,22 @@ def wait_for(
         time.sleep(0.005)
 
 
-@pytest.fixture(scope="session")
-def uninterrupted(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("uninterrupted") / "run"
-    result = run_cli("rnnlab.train", [*RUN, f"hydra.run.dir={run_dir}"], run_dir.parent)
+def finished_run(tmp_path_factory, name: str, args: list[str]) -> Path:
+    """The run directory of ``rnnlab-train args`` run to its end without interruption."""
+    run_dir = tmp_path_factory.mktemp(name) / "run"
+    result = run_cli("rnnlab.train", [*args, f"hydra.run.dir={run_dir}"], run_dir.parent)
     assert result.returncode == 0, result.stderr[-3000:]
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def uninterrupted(tmp_path_factory) -> Path:
+    return finished_run(tmp_path_factory, "uninterrupted", RUN)
 
 
 @pytest.fixture(scope="session")
 def uninterrupted_short(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("uninterrupted_short") / "run"
-    result = run_cli("rnnlab.train", [*SHORT_RUN, f"hydra.run.dir={run_dir}"], run_dir.parent)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir
+    return finished_run(tmp_path_factory, "uninterrupted_short", SHORT_RUN)
 
 
 @pytest.fixture(scope="session")
@@ -116,10 +118,7 @@ def arrays_source(tmp_path_factory) -> list[str]:
 
 @pytest.fixture(scope="session")
 def uninterrupted_arrays(arrays_source, tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("uninterrupted_arrays") / "run"
-    result = run_cli("rnnlab.train", [*arrays_source, f"hydra.run.dir={run_dir}"], run_dir.parent)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir
+    return finished_run(tmp_path_factory, "uninterrupted_arrays", arrays_source)
 
 
 def assert_same_run(resumed: Path, uninterrupted: Path) -> None:
