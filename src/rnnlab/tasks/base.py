@@ -7,6 +7,7 @@ under torch's default ``weights_only=True``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import lightning as L
@@ -20,6 +21,11 @@ from rnnlab.errors import ConfigError, DataError
 from rnnlab.models import SequenceModel
 from rnnlab.tasks.model import Output, build_model
 from rnnlab.tasks.schedules import lr_scheduler_config
+
+# Lightning warns whenever a LightningModule that defines its own batch hook is given a
+# LightningDataModule; rnnlab's tasks define it on purpose (every batch is checked against the
+# data spec before it moves to the device), so the warning would only be noise in every run.
+warnings.filterwarnings("ignore", message=r"You have overridden `on_before_batch_transfer`")
 
 
 class SequenceTask(L.LightningModule):
