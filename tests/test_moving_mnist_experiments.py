@@ -141,3 +141,18 @@ def test_dense_experiments_match_the_convlstm_parameter_count(compose_config, ex
     dense, built = parameters([f"experiment={experiment}"])
     assert built == encoder
     assert abs(dense - conv) / conv < 0.05  # 359,184 for the ConvLSTM
+
+
+def test_tiny_cnn_lstm_experiment_runs_through_the_entrypoint(train_run):
+    tiny = [arg for arg in TINY_CPU_EXPERIMENT if not arg.startswith(("experiment=", "model."))]
+    overrides = [
+        "experiment=moving_mnist_cnn_lstm",
+        "model.param_budget=null",
+        "model.hidden_size=8",
+    ]
+    _, run_dir = train_run([*overrides, *tiny])
+    record = read_json(run_dir / "run.json")
+    assert record["status"] == "completed"
+    assert record["choices"]["experiment"] == "moving_mnist_cnn_lstm"
+    assert record["config"]["model"]["encoder"] == "cnn"
+    assert len(record["metrics"]["per_horizon"]["test/mse_per_frame"]) == 10
