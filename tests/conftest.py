@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,16 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from rnnlab.config import CONFIG_DIR
+from tests import forked_entrypoints
 from tests.data_makers import tiny_data_overrides
 
 REPO = Path(__file__).resolve().parents[1]
+# Console script -> the function it calls (pyproject.toml's [project.scripts]).
+CONSOLE_SCRIPTS = {
+    entry.name: entry.value
+    for entry in entry_points(group="console_scripts")
+    if entry.value.startswith("rnnlab.")
+}
 # How long a test waits for a subprocess or an event before calling it hung. Tests wait on events
 # (a process ending, a file appearing), never on elapsed time, so this limit only matters when
 # something hangs: it is generous so a loaded machine never fails a test.
@@ -44,10 +52,37 @@ def compose_config() -> Iterator[Callable[..., DictConfig]]:
     yield _compose
 
 
+# Environment variables a forked run can take on at its start (forked_entrypoints): read while
+# running, not at interpreter start or import. A run whose environment differs from the test
+# process's in anything else (PYTHONPATH, thread counts, PYTHONWARNINGS other than "ignore", ...)
+# starts a new interpreter.
+FORKABLE_ENV = {"COLUMNS": None, "PYTHONWARNINGS": "ignore"}
+
+
+def forkable(env: dict[str, str]) -> bool:
+    """Whether a run with environment ``env`` can be forked from this process's server."""
+    changed = {key for key in {*env, *os.environ} if env.get(key) != os.environ.get(key)}
+    return all(key in FORKABLE_ENV and FORKABLE_ENV[key] in (None, env.get(key)) for key in changed)
+
+
+def _program(command: list[str]) -> str | None:
+    """What a forked process runs for ``command`` (a module or an entry point), or None."""
+    if command[:2] == [sys.executable, "-m"] and command[2].startswith("rnnlab."):
+        return command[2]
+    if Path(command[0]).parent == Path(sys.executable).parent:
+        return CONSOLE_SCRIPTS.get(Path(command[0]).name)
+    return None
+
+
 def _run(
     command: list[str], cwd: Path, env: dict[str, str] | None, timeout: float
 ) -> subprocess.CompletedProcess[str]:
+    """Run ``command``: forked from the preloaded server when it can be, else a new interpreter."""
     full_env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200", **(env or {})}
+    program = _program(command)
+    if program is not None and forkable(full_env):
+        argv = command if ":" in program else command[2:]  # as sys.argv: script or module first
+        return forked_entrypoints.run(program, argv, command, cwd, full_env, timeout)
     return subprocess.run(
         command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
     )
