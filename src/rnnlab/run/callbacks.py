@@ -345,6 +345,5 @@ def run_callbacks(
             FiniteLossGuard(),
             SaveOnSignal(str(last_checkpoint_path(run_dir)) if checkpointing else None),
             RngStateInCheckpoint(),
-            EndSpawnedProcessGroup(),
         ],
     )
