@@ -105,16 +105,18 @@ def test_ddp_spawn_inside_a_sweep_trains_and_records(tmp_path):
 
 
 @pytest.mark.slow
-def test_ddp_spawn_processes_exit_with_their_process_group_ended(tmp_path):
-    # A gloo worker thread still running as a spawned process's interpreter finalizes is killed
-    # when it releases a collective's tensors (SIGABRT, "terminate called without an active
-    # exception"), failing the stage now and then under load. Its precondition is checked here,
-    # which does not depend on timing: every spawned process ends its group before exiting.
+@pytest.mark.parametrize("strategy", ["ddp", "ddp_spawn"])
+def test_ddp_processes_exit_with_their_process_group_ended(strategy, tmp_path):
+    # A gloo worker thread still running as a process's interpreter finalizes is killed when it
+    # releases a collective's tensors (SIGABRT, "terminate called without an active exception"),
+    # failing a ddp_spawn stage now and then under load. Its precondition is checked here, which
+    # does not depend on timing: every process (both ranks; under ddp_spawn one per stage) ends
+    # its group before exiting.
     threads = tmp_path / "threads"
     probe = f"+callbacks.threads={{_target_: rnnlab_probes.ThreadsAtExit, folder: {threads}}}"
     args = [
         *DDP,
-        "trainer.strategy=ddp_spawn",
+        f"trainer.strategy={strategy}",
         *tiny_data_overrides("moving_digits"),
         probe,
         f"hydra.run.dir={tmp_path / 'run'}",
