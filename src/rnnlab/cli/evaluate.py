@@ -66,6 +66,7 @@ def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
     """Test the checkpoint ``cfg.ckpt_path``; return the test metrics."""
     from rnnlab.cli.assemble import build_datamodule
     from rnnlab.data.spec import data_spec
+    from rnnlab.run.callbacks import end_process_group
     from rnnlab.run.results import scalar_metrics
     from rnnlab.run.trainer import build_trainer
 
@@ -89,6 +90,7 @@ def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
 
     trainer = build_trainer(cfg)
     results = trainer.test(task, datamodule=datamodule, verbose=False)
+    end_process_group()  # trainer=ddp (ddp_spawn's processes end their own)
     if not results or not results[0]:
         raise ConfigError(
             "The test stage ran no batch, so there are no metrics to report. Check "

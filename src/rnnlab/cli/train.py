@@ -215,6 +215,7 @@ def fit_and_test(
 ) -> tuple[dict[str, float], TestedWeights]:
     """Fit (from ``checkpoint`` if given), then test the best checkpoint (or, without one, the
     final weights; without fitting, ``checkpoint``): the final metrics and what was tested."""
+    from rnnlab.run.callbacks import end_process_group
     from rnnlab.run.results import (
         TestedWeights,
         adopt_spawned_training,
@@ -241,6 +242,7 @@ def fit_and_test(
                 metrics.update(scalar_metrics(results[0]))
             else:
                 tested = TestedWeights(None, reason=no_test_reason(config))
+    end_process_group()  # trainer=ddp: both stages done (ddp_spawn's processes end their own)
     return metrics, tested
 
 

@@ -13,7 +13,9 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.strategies.launchers import _MultiProcessingLauncher
 
 from rnnlab.errors import TrainingError
 from rnnlab.run.directory import last_checkpoint_path
@@ -291,6 +293,31 @@ def _as_tuple(state: Any) -> Any:
     if isinstance(state, list):
         return tuple(_as_tuple(item) for item in state)
     return state
+
+
+class EndSpawnedProcessGroup(Callback):
+    """In a process that ``ddp_spawn`` started for one stage (``fit`` or ``test``), destroys the
+    process group as the stage ends, while the process's Python is still fully alive.
+
+    gloo's worker threads let go of a finished collective (its tensors, e.g. those of a metric's
+    all_gather) after the caller has moved on, and releasing a tensor that Python knows takes the
+    GIL. Left to the process's exit, a worker that gets there once the interpreter has begun to
+    finalize is ended inside that release: ``terminate called without an active exception``
+    (SIGABRT), and the stage fails. Destroying the group joins those threads first. Processes
+    that other strategies start keep their group for fit and test (``trainer=ddp``); the run
+    ends it after both (:func:`end_process_group`).
+    """
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if isinstance(trainer.strategy.launcher, _MultiProcessingLauncher):
+            end_process_group()
+
+
+def end_process_group() -> None:
+    """Destroy this process's process group (DDP), if it has one, so that gloo's worker threads
+    are joined before the interpreter exits (see :class:`EndSpawnedProcessGroup`)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 @dataclass

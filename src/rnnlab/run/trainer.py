@@ -15,6 +15,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from rnnlab.config import build_from_config, to_primitive
 from rnnlab.errors import ConfigError
+from rnnlab.run.callbacks import EndSpawnedProcessGroup
 from rnnlab.run.checkpoints import CommitCheckpoints, CommittedCheckpointIO
 
 
@@ -136,8 +137,10 @@ def build_trainer(
     """Lightning's Trainer from ``config['trainer']`` with the configured loggers and callbacks.
 
     Checkpoints are committed only once complete and logged up to (see
-    :mod:`rnnlab.run.checkpoints`). Trainer arguments that are themselves components (a dict
-    with ``_target_``, e.g. ``trainer.profiler``) are built too.
+    :mod:`rnnlab.run.checkpoints`); processes that ``ddp_spawn`` starts end their process group
+    as their stage ends (:class:`~rnnlab.run.callbacks.EndSpawnedProcessGroup`). Trainer
+    arguments that are themselves components (a dict with ``_target_``, e.g.
+    ``trainer.profiler``) are built too.
     """
     config = {key: to_primitive(config.get(key)) for key in ("trainer", "logger", "callbacks")}
     trainer = dict(config["trainer"])
@@ -149,7 +152,12 @@ def build_trainer(
         if isinstance(value, dict) and "_target_" in value:
             trainer[name] = build_from_config(value, f"trainer.{name}")
     checkpoint_io = CommittedCheckpointIO()
-    callbacks = [*build_callbacks(config), *extra_callbacks, CommitCheckpoints(checkpoint_io)]
+    callbacks = [
+        *build_callbacks(config),
+        *extra_callbacks,
+        CommitCheckpoints(checkpoint_io),
+        EndSpawnedProcessGroup(),
+    ]
     return build_from_config(
         trainer, "trainer", logger=loggers, callbacks=callbacks, plugins=[checkpoint_io]
     )
