@@ -128,19 +128,24 @@ def generate_moving_digits(
         corner.remainder_(canvas_size)
     direction = direction_sector(torch.from_numpy(velocities[:, 0]))  # (N, T)
 
-    # Paste every digit of every frame at once: each pixel of a digit goes to its flat index in
-    # the canvas ``(N, T, H, W)``, overlaps keep the maximum.
+    # Paste each digit slot into all frames at once: each pixel of a digit goes to its flat index
+    # in a canvas ``(N, T, H, W)`` of its own (within one slot no two pixels meet: a plain indexed
+    # copy, which parallelises, unlike a reducing scatter); overlaps of the slots keep the maximum.
     area = canvas_size * canvas_size
     offsets = torch.arange(size)
-    frame_start = (torch.arange(n * t) * area).view(n, 1, t, 1, 1)  # (N, 1, T, 1, 1)
-    rows = corner[..., 1, None, None] + offsets[:, None]  # (N, K, T, S, 1)
-    cols = corner[..., 0, None, None] + offsets[None, :]  # (N, K, T, 1, S)
-    if not bounce:  # a wrapping digit continues across the edges
-        rows, cols = rows % canvas_size, cols % canvas_size
-    pixel = (frame_start + rows * canvas_size + cols).flatten()  # (N * K * T * S * S,)
-    ink = pool.images[which][:, :, None].expand(n, k, t, size, size).flatten()
+    frame_start = (torch.arange(n * t) * area).view(n, t, 1, 1)  # (N, T, 1, 1)
     canvas = torch.zeros(n * t * area, dtype=torch.uint8)
-    canvas.scatter_reduce_(0, pixel, ink, reduce="amax")
+    for slot in range(k):
+        rows = corner[:, slot, :, 1, None, None] + offsets[:, None]  # (N, T, S, 1)
+        cols = corner[:, slot, :, 0, None, None] + offsets[None, :]  # (N, T, 1, S)
+        if not bounce:  # a wrapping digit continues across the edges
+            rows, cols = rows % canvas_size, cols % canvas_size
+        pixel = (frame_start + rows * canvas_size + cols).flatten()  # (N * T * S * S,)
+        ink = pool.images[which[:, slot]][:, None].expand(n, t, size, size).flatten()
+        layer = torch.zeros_like(canvas) if slot else canvas
+        layer.scatter_(0, pixel, ink)
+        if slot:
+            torch.maximum(canvas, layer, out=canvas)
     canvas = canvas.view(n, t, canvas_size, canvas_size)
     return {
         "frames": canvas[:, :, None],
