@@ -84,6 +84,8 @@ def test_a_sweep_with_one_bad_value_says_why_once(tmp_path):
         "rnnlab.train", ["-m", *TINY, "model.hidden_size=0,8", f"hydra.sweep.dir={sweep}"], tmp_path
     )
     assert_clean_failure(result, ["at least one run of the sweep failed"])
-    assert result.stderr.count("model.hidden_size=0 is not valid") == 1
+    output = result.stdout + result.stderr  # what the terminal shows
+    assert output.count("model.hidden_size=0 is not valid") == 1
+    assert output.count("at least one run of the sweep failed") == 1
     statuses = sorted(read_json(run / "run.json")["status"] for run in sweep.glob("[0-9]*"))
     assert statuses == ["completed", "failed"]

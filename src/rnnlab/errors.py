@@ -31,10 +31,15 @@ class TrainingError(RnnlabError):
 logging.getLogger("rnnlab").addHandler(logging.NullHandler())
 
 
-def report(error: BaseException) -> None:
-    """Print ``error`` as one paragraph on stderr, and mark it as reported."""
+def report(error: BaseException, log: bool = True) -> None:
+    """Print ``error`` as one paragraph on stderr, and mark it as reported.
+
+    ``log``: also log it (a run's log file keeps it); off outside a run, where Hydra's logging
+    would print it on the console a second time.
+    """
     print(f"\nrnnlab: {type(error).__name__}: {error}\n", file=sys.stderr, flush=True)
-    logging.getLogger("rnnlab").error("%s: %s", type(error).__name__, error)
+    if log:
+        logging.getLogger("rnnlab").error("%s: %s", type(error).__name__, error)
     error.reported = True  # type: ignore[attr-defined]
 
 

@@ -19,7 +19,7 @@ from hydra.errors import ConfigCompositionException, MissingConfigException, Ove
 from omegaconf import DictConfig, MissingMandatoryValue, OmegaConf
 
 from rnnlab.config import CONFIG_DIR
-from rnnlab.errors import ConfigError, RnnlabError, exit_with
+from rnnlab.errors import ConfigError, RnnlabError, exit_with, report
 
 
 def _missing_config_error(error: MissingConfigException) -> ConfigError:
@@ -147,12 +147,12 @@ def run_app(hydra_main: Callable[[], object], config_name: str) -> None:
         hydra_main()
     except RnnlabError as error:
         if getattr(error, "reported", False):  # a sweep's run failed and said why back then
-            exit_with(
-                ConfigError(
-                    "at least one run of the sweep failed; its reason is printed above where it "
-                    "happened, and each run's run.json records its status and failure."
-                )
+            summary = ConfigError(
+                "at least one run of the sweep failed; its reason is printed above where it "
+                "happened, and each run's run.json records its status and failure."
             )
+            report(summary, log=False)  # after the sweep: no run's log to keep it
+            exit_with(summary)
         exit_with(error)
     except COMPOSITION_ERRORS as error:
         exit_with(composition_error(error, config_name))
