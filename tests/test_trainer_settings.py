@@ -4,6 +4,7 @@ or is refused in one paragraph, and the summary and run.json say which weights w
 from __future__ import annotations
 
 import csv
+import math
 import os
 import signal
 import subprocess
@@ -143,6 +144,15 @@ def test_check_val_every_n_epoch_beyond_the_run_tests_the_final_weights(train_ru
 def test_bf16_mixed_on_a_cpu_without_bf16_instructions_trains_the_lstm(train_run):
     _, run_dir = train_run([*TINY, "++trainer.precision=bf16-mixed"], env=NO_BF16_CPU)
     assert read_json(run_dir / "run.json")["status"] == "completed"
+
+
+@pytest.mark.parametrize("precision", ["bf16-true", "64-true"])
+@pytest.mark.parametrize("task", ["next_frame", "classify"])
+def test_true_precision_feeds_frames_in_the_weights_dtype(train_run, precision, task):
+    # Lightning converts the weights; frames arrive as uint8 and are scaled to the same dtype
+    _, run_dir = train_run([*TINY, f"task={task}", f"++trainer.precision={precision}"])
+    metrics = final_metrics(run_dir)
+    assert metrics and all(math.isfinite(value) for value in metrics.values())
 
 
 def test_every_core_runs_under_cpu_bf16_autocast():

@@ -88,12 +88,13 @@ class SequenceTask(L.LightningModule):
         return batch
 
     def prepare_batch(self, batch: Any) -> dict[str, torch.Tensor]:
-        """A step's batch as ``{"frames": float32 (B, T, C, H, W) in [0, 1], "labels": ...}``.
+        """A step's batch as ``{"frames": float (B, T, C, H, W) in [0, 1], "labels": ...}``.
 
-        ``uint8`` frames are scaled here, on the device (4x fewer bytes moved than float32).
+        ``uint8`` frames are scaled here, on the device (4x fewer bytes moved than float32), to
+        the weights' dtype (``trainer.precision=bf16-true`` or ``64-true`` converts the weights).
         """
         batch = batch_dict(batch, self.data_source)  # a no-op for the dicts of the hook above
-        return {**batch, "frames": frames_to_float(batch["frames"])}
+        return {**batch, "frames": frames_to_float(batch["frames"]).to(self.dtype)}
 
     def build_model(
         self, model: dict[str, Any], output: Output, head: dict[str, Any] | None = None

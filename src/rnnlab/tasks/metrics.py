@@ -139,7 +139,10 @@ def frame_metrics(
 
     ``prediction (B, T, C, H, W)`` as the model gives it (before clipping); MSE and MAE use it as
     it is, PSNR and the SSIMs use it clipped to ``clip`` (the module docstring says why).
+    Computed in at least float32, whatever the weights' precision (SSIM overflows in bf16).
     """
+    dtype = torch.promote_types(prediction.dtype, torch.float32)
+    prediction, target = prediction.to(dtype), target.to(dtype)
     clipped = prediction.clamp(*clip)
     return {
         "mse_per_frame": mse_per_frame(prediction, target),
