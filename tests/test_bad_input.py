@@ -18,6 +18,21 @@ TRAIN_CASES = [
     ("speed_scalar", ["data.speed=3"], ["data.speed=3", "[min, max]"]),
     ("speed_reversed", ["data.speed=[4,2]"], ["data.speed=[4, 2]", "min <= max"]),
     ("nothing_to_run", ["train=false", "test=false"], ["train=false test=false runs nothing"]),
+    (
+        "no_training_batch",
+        ["++trainer.limit_train_batches=0"],
+        ["trainer.limit_train_batches=0 trains on no batch", "train=false"],
+    ),
+    (
+        "no_training_batch_float",
+        ["++trainer.limit_train_batches=0.0", "test=false"],
+        ["trainer.limit_train_batches=0 trains on no batch"],
+    ),
+    (
+        "only_test_with_no_test_batch",
+        ["train=false", "ckpt_path=last", "++trainer.limit_test_batches=0"],
+        ["trainer.limit_test_batches=0 runs nothing", "testing is the only stage"],
+    ),
     ("tags_not_a_list", ["tags=foo"], ["tags='foo'", "tags=[foo]"]),
     ("bad_label", ["data.label=colour"], ["data.label='colour'", "digit, direction"]),
     ("bad_loss", ["task.loss=huber"], ["task.loss='huber'", "mse, bce"]),
@@ -63,7 +78,7 @@ def checkpoint(classify_run) -> Path:
 EVAL_CASES = [
     ("eval_batch_size", ["data.batch_size=0"], ["data.batch_size=0", ">= 1"]),
     ("eval_speed", ["data.speed=3"], ["data.speed=3", "[min, max]"]),
-    ("eval_test_batches", ["++trainer.limit_test_batches=0"], ["ran no batch"]),
+    ("eval_test_batches", ["++trainer.limit_test_batches=0"], ["batches=0 runs nothing"]),
 ]
 
 

@@ -97,6 +97,26 @@ def check_top_level(config: dict[str, Any]) -> None:
             "Give the weights to test: ckpt_path=<path/to/file.ckpt> (or ckpt_path=last for this "
             "run directory's last checkpoint), or use rnnlab-eval ckpt_path=<file>."
         )
+    trainer = config.get("trainer") or {}
+    if config.get("train", True) and _is_zero(trainer.get("limit_train_batches")):
+        raise ConfigError(
+            "trainer.limit_train_batches=0 trains on no batch: the run would test (and record "
+            "as completed) weights that never trained. To evaluate a checkpoint, use train=false "
+            "ckpt_path=<path/to/file.ckpt> (or rnnlab-eval); to train on part of each epoch, use "
+            "a fraction in (0, 1] or a whole number of batches >= 1."
+        )
+    if not config.get("train", True) and _is_zero(trainer.get("limit_test_batches")):
+        raise ConfigError(
+            "trainer.limit_test_batches=0 runs nothing here: testing is the only stage "
+            "(train=false, or rnnlab-eval) and it would see no batch. Remove "
+            "trainer.limit_test_batches (or use a fraction in (0, 1] or a whole number of "
+            "batches >= 1)."
+        )
+
+
+def _is_zero(value: Any) -> bool:
+    """A Trainer ``limit_*_batches`` value of no batch at all (``0`` or ``0.0``)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
 
 
 def _components(config: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
