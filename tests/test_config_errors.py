@@ -69,6 +69,17 @@ def test_unknown_added_key_lists_the_allowed_keys(tmp_path):
     assert "Allowed keys: cell, hidden_size, num_layers, dropout, nonlinearity" in stderr
 
 
+def test_a_tensorboard_logger_key_is_checked_against_the_summary_writer_it_goes_to(tmp_path):
+    stderr = train_error(tmp_path, ["++logger.bogus_arg=1"])
+    assert "logger.bogus_arg is not a parameter of" in stderr
+    assert "flush_secs" in stderr  # SummaryWriter's keys are the logger's too
+
+
+def test_a_summary_writer_setting_on_the_tensorboard_logger_is_accepted(train_run):
+    _, run_dir = train_run([*TINY, "++logger.flush_secs=5"])
+    assert read_json(run_dir / "run.json")["status"] == "completed"
+
+
 @pytest.mark.parametrize(
     ("override", "allowed"),
     [

@@ -58,6 +58,28 @@ def own_keys(key: str) -> tuple[str, ...]:
     return tuple(name for cls in own_key_classes(key) for name in inspect.signature(cls).parameters)
 
 
+# Classes whose ``**kwargs`` go on to another callable, whose parameters are then their keys too
+# (the values name the callable and the parameters the class sets itself): Lightning's TensorBoard
+# loggers pass them to the ``SummaryWriter`` they create.
+KWARGS_PASSED_ON: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lightning.fabric.loggers.tensorboard.TensorBoardLogger": (
+        "torch.utils.tensorboard.SummaryWriter",
+        ("log_dir",),
+    ),
+}
+
+
+def kwargs_target(cls: type) -> dict[str, inspect.Parameter]:
+    """The parameters ``cls`` accepts through ``**kwargs`` (:data:`KWARGS_PASSED_ON`), or {}."""
+    for base in getattr(cls, "__mro__", ()):
+        passed_on = KWARGS_PASSED_ON.get(f"{base.__module__}.{base.__qualname__}")
+        if passed_on is not None:
+            target, set_by_class = passed_on
+            params = inspect.signature(import_target(target, target)).parameters
+            return {name: p for name, p in params.items() if name not in set_by_class}
+    return {}
+
+
 def check_config_keys(config: dict[str, Any], key: str, provided: Sequence[str] = ()) -> type:
     """Import ``config['_target_']`` and check every other key is one of its parameters (or an
     adapter key rnnlab reads itself at ``key``).
@@ -71,13 +93,19 @@ def check_config_keys(config: dict[str, Any], key: str, provided: Sequence[str] 
         params = inspect.signature(cls).parameters
     except (TypeError, ValueError):  # builtins without a signature: nothing to check
         return cls
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+    forwarded = kwargs_target(cls)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()) and not forwarded:
         return cls
     allowed = [
         name
-        for name, p in params.items()
+        for name, p in [*params.items(), *forwarded.items()]
         if name not in provided
-        and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY)
+        and p.kind
+        not in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+            inspect.Parameter.POSITIONAL_ONLY,
+        )
     ]
     allowed += [name for name in adapter_keys(key) if name not in allowed]
     allowed += [name for name in own_keys(key) if name not in allowed]
