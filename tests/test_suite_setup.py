@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import PATIENCE_S, REPO, forkable, run_cli
+from tests import forked_entrypoints
+from tests.conftest import PATIENCE_S, REPO, forkable
 
 GROUPED = """
 import os, pytest
@@ -53,19 +55,28 @@ def test_xdist_group_keeps_marked_tests_on_one_worker(tmp_path: Path) -> None:
     assert len(workers) == 1, f"the group ran on {sorted(workers)}:\n{result.stdout[-3000:]}"
 
 
-def test_a_forked_run_is_a_process_of_its_own_with_its_output_and_exit_code(tmp_path: Path) -> None:
-    """Runs forked from the preloaded server report what a new interpreter would."""
-    result = run_cli("rnnlab.train", ["model=nope"], tmp_path)
-    assert result.returncode == 2
-    assert "model=nope" in result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.args[:3] == [sys.executable, "-m", "rnnlab.train"]
+def test_a_forked_run_reports_its_own_exit_code_output_and_directory(tmp_path: Path) -> None:
+    """A run forked from the preloaded server reports what a new interpreter would."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    command = [sys.executable, "-m", "rnnlab.train", "model=nope"]
+    refused = forked_entrypoints.run(
+        "rnnlab.train", command[2:], command, tmp_path, env, PATIENCE_S
+    )
+    assert refused.returncode == 2
+    assert "model=nope" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert refused.args == command
+    script = [str(Path(sys.executable).parent / "rnnlab-train"), "--help"]
+    helped = forked_entrypoints.run(
+        "rnnlab.cli.train:main", script, script, tmp_path, env, PATIENCE_S
+    )
+    assert helped.returncode == 0
+    assert "== Configuration groups ==" in helped.stdout
+    assert not any(tmp_path.iterdir())  # output was captured, not left in the run's directory
 
 
 def test_settings_read_at_interpreter_start_get_a_new_interpreter() -> None:
     """A run whose environment changes what Python or torch read at start is not forked."""
-    import os
-
     assert forkable({**os.environ, "COLUMNS": "200", "PYTHONWARNINGS": "ignore"})
     for changed in (
         {"PYTHONPATH": str(REPO)},

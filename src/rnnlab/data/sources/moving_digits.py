@@ -129,8 +129,9 @@ def generate_moving_digits(
     direction = direction_sector(torch.from_numpy(velocities[:, 0]))  # (N, T)
 
     # Paste each digit slot into all frames at once: each pixel of a digit goes to its flat index
-    # in a canvas ``(N, T, H, W)`` of its own (within one slot no two pixels meet: a plain indexed
-    # copy, which parallelises, unlike a reducing scatter); overlaps of the slots keep the maximum.
+    # in a canvas ``(N, T, H, W)`` of its own (within one slot no two pixels meet, so a scatter
+    # without reduction, which parallelises, unlike a reducing one); overlaps of the slots keep
+    # the maximum.
     area = canvas_size * canvas_size
     offsets = torch.arange(size)
     frame_start = (torch.arange(n * t) * area).view(n, t, 1, 1)  # (N, T, 1, 1)
