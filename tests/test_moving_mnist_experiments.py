@@ -57,6 +57,7 @@ def test_cpu_experiment_is_the_standard_protocol_sized_for_20_minutes(compose_co
     assert config["scheduler"]["warmup_steps"] > 0
     assert config["trainer"]["max_time"] == "00:00:20:00"
     assert config["trainer"]["gradient_clip_val"] == 1.0
+    assert config["trainer"]["precision"] == "bf16-mixed"  # ~1.8x faster steps on this CPU
     steps = config["trainer"]["max_epochs"] * config["data"]["train_size"] // 16
     assert config["task"]["scheduled_sampling"]["steps"] == steps // 2  # over the first half
     assert config["task"]["output_bias"] == -3.0

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from rnnlab.run.trainer import cpu_has_native_bf16
 from tests.conftest import PATIENCE_S, TINY, TINY_RUN, read_json
 from tests.data_makers import tiny_data_overrides
 
@@ -141,9 +142,30 @@ def test_check_val_every_n_epoch_beyond_the_run_tests_the_final_weights(train_ru
     assert "trainer.check_val_every_n_epoch=2, 1 epoch(s) trained" in result.stdout
 
 
-def test_bf16_mixed_on_a_cpu_without_bf16_instructions_trains_the_lstm(train_run):
-    _, run_dir = train_run([*TINY, "++trainer.precision=bf16-mixed"], env=NO_BF16_CPU)
+def test_bf16_mixed_on_a_cpu_without_bf16_instructions_trains_the_lstm_and_warns(train_run):
+    env = {**NO_BF16_CPU, "PYTHONWARNINGS": "default"}
+    result, run_dir = train_run([*TINY, "++trainer.precision=bf16-mixed"], env=env)
     assert read_json(run_dir / "run.json")["status"] == "completed"
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "trainer.precision=bf16-mixed on a CPU without bfloat16 instructions" in output
+    assert "++trainer.precision=32" in output
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "onednn_max_isa", "native"),
+    [
+        ({"avx512_bf16": True}, None, True),
+        ({"amx_bf16": True, "avx512_bf16": False}, None, True),
+        ({"bf16": True, "architecture": "arm64"}, None, True),
+        ({"avx512_f": True, "avx2": True}, None, False),  # AVX-512 alone: emulated
+        ({"avx512_bf16": True}, "AVX2", False),  # oneDNN told to stop below bfloat16
+        ({"avx512_bf16": True}, "avx512_core_bf16", True),
+    ],
+)
+def test_native_bf16_needs_bf16_instructions_that_onednn_may_use(
+    capabilities, onednn_max_isa, native
+):
+    assert cpu_has_native_bf16(capabilities, onednn_max_isa) is native
 
 
 @pytest.mark.parametrize("precision", ["bf16-true", "64-true"])

@@ -127,3 +127,14 @@ def test_metrics_stay_on_the_frames_device():
     frames = torch.zeros(2, 3, 1, 8, 8, device="meta")
     for name, value in frame_metrics(frames, frames).items():
         assert value.device.type == "meta" and value.shape == (2, 3), name
+
+
+def test_metrics_under_bf16_autocast_equal_those_in_float32():
+    # trainer.precision=bf16-mixed runs validation under autocast; SSIM's sums must not follow it
+    prediction = smooth_frames(2, 3, 1, 64, 64, shift=0.3).float()
+    target = smooth_frames(2, 3, 1, 64, 64, shift=0.5).float()
+    expected = frame_metrics(prediction, target)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = frame_metrics(prediction, target)
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name], msg=name)

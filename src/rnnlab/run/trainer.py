@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import get_class
 from lightning.pytorch.callbacks import Callback, Checkpoint, LearningRateMonitor, ProgressBar
 from lightning.pytorch.loggers import Logger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from rnnlab.config import build_from_config, to_primitive
@@ -158,6 +161,36 @@ def build_trainer(
         CommitCheckpoints(checkpoint_io),
         EndSpawnedProcessGroup(),
     ]
-    return build_from_config(
+    built = build_from_config(
         trainer, "trainer", logger=loggers, callbacks=callbacks, plugins=[checkpoint_io]
     )
+    warn_emulated_bf16(built)
+    return built
+
+
+# x86 (AVX-512 BF16, AMX) and Arm (BF16, SVE BF16) instructions that compute in bfloat16 natively
+NATIVE_BF16 = ("avx512_bf16", "amx_bf16", "bf16", "sve_bf16")
+# oneDNN's ISA limits (ONEDNN_MAX_CPU_ISA) that leave those instructions out
+ONEDNN_ISAS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI")
+
+
+def cpu_has_native_bf16(capabilities: Mapping[str, Any], onednn_max_isa: str | None) -> bool:
+    """Whether oneDNN computes bfloat16 natively on a CPU with these capabilities
+    (``torch.cpu.get_capabilities()``), under the ``ONEDNN_MAX_CPU_ISA`` limit if one is set."""
+    if onednn_max_isa and onednn_max_isa.strip().upper() in ONEDNN_ISAS_WITHOUT_BF16:
+        return False
+    return any(capabilities.get(name) is True for name in NATIVE_BF16)
+
+
+def warn_emulated_bf16(trainer: L.Trainer) -> None:
+    """Warn when ``trainer.precision=bf16-*`` runs on a CPU without bfloat16 instructions: oneDNN
+    then emulates bfloat16 and a step can be slower than in float32."""
+    precision = str(trainer.precision)
+    if not precision.startswith("bf16") or trainer.strategy.root_device.type != "cpu":
+        return
+    if not cpu_has_native_bf16(torch.cpu.get_capabilities(), os.environ.get("ONEDNN_MAX_CPU_ISA")):
+        rank_zero_warn(
+            f"trainer.precision={precision} on a CPU without bfloat16 instructions (AVX-512 BF16, "
+            "AMX or Arm BF16): PyTorch emulates bfloat16 there, which can be slower than float32. "
+            "Set ++trainer.precision=32 on this machine."
+        )

@@ -21,6 +21,7 @@ Every per-frame function maps ``(B, T, C, H, W)`` x2 to ``(B, T)``; the caller a
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Literal
 
 import torch
@@ -139,18 +140,26 @@ def frame_metrics(
 
     ``prediction (B, T, C, H, W)`` as the model gives it (before clipping); MSE and MAE use it as
     it is, PSNR and the SSIMs use it clipped to ``clip`` (the module docstring says why).
-    Computed in at least float32, whatever the weights' precision (SSIM overflows in bf16).
+    Computed in at least float32, whatever the weights' precision, and with autocast off
+    (``trainer.precision=bf16-*``: SSIM's windowed sums overflow or cancel in bfloat16).
     """
     dtype = torch.promote_types(prediction.dtype, torch.float32)
     prediction, target = prediction.to(dtype), target.to(dtype)
-    clipped = prediction.clamp(*clip)
-    return {
-        "mse_per_frame": mse_per_frame(prediction, target),
-        "mae_per_frame": mae_per_frame(prediction, target),
-        "psnr": psnr_per_frame(clipped, target),
-        "ssim": ssim_per_frame(clipped, target),
-        "ssim_openstl": ssim_openstl_per_frame(clipped, target),
-    }
+    device = prediction.device.type
+    autocast_off = (
+        torch.autocast(device, enabled=False)
+        if torch.amp.is_autocast_available(device)
+        else nullcontext()
+    )
+    with autocast_off:
+        clipped = prediction.clamp(*clip)
+        return {
+            "mse_per_frame": mse_per_frame(prediction, target),
+            "mae_per_frame": mae_per_frame(prediction, target),
+            "psnr": psnr_per_frame(clipped, target),
+            "ssim": ssim_per_frame(clipped, target),
+            "ssim_openstl": ssim_openstl_per_frame(clipped, target),
+        }
 
 
 FRAME_METRICS: tuple[str, ...] = ("mse_per_frame", "mae_per_frame", "psnr", "ssim", "ssim_openstl")
