@@ -154,6 +154,7 @@ def test_adapter_keys_that_do_not_fit_the_core_are_refused():
         ("model.norm=batch", "one of none, layer, group"),
         ("model.patch_size=0", "a whole number >= 1"),
         ("model.encoder=pixels", "one of flatten, cnn, patchify, or null"),
+        ("model.compile=sometimes", "true or false"),
     ],
 )
 def test_bad_conv_model_values_are_refused_before_anything_is_built(
@@ -252,3 +253,36 @@ def test_prediction_strips_stay_on_the_frames_device_and_show_the_error():
     assert image[0, 3 * 5 : 3 * 5 + 4, :4].eq(0.25).all()  # first error frame: |0 - 0.25|
     on_meta = prediction_strips(*(x.to("meta") for x in (truth[:, :2], truth, prediction)))
     assert on_meta.device.type == "meta"  # no tensor made on the CPU beside GPU frames
+
+
+@pytest.mark.slow  # torch.compile: ~20 s of compiling on a CPU
+def test_compiled_model_computes_the_eager_outputs_and_gradients():
+    torch.manual_seed(0)
+    eager = next_frame(conv("lstm", kernel_size=3, patch_size=2))
+    compiled = next_frame(conv("lstm", kernel_size=3, patch_size=2, compile=True))
+    compiled.load_state_dict(eager.state_dict())
+    compiled.configure_model()  # as Lightning calls it in the process that trains
+    assert compiled.model.core._compiled_call_impl is not None
+    x = frames()
+    losses = []
+    for task in (eager, compiled):
+        raw, _ = task.model(x[:, :-1])  # (B, 5, 1, 8, 8): teacher forcing
+        loss = task.loss_fn(raw, x[:, 1:])
+        loss.backward()
+        losses.append(loss)
+    torch.testing.assert_close(losses[1], losses[0])
+    for (name, p_eager), p_compiled in zip(
+        eager.named_parameters(), compiled.parameters(), strict=True
+    ):
+        torch.testing.assert_close(p_compiled.grad, p_eager.grad, msg=name)
+    assert compiled.state_dict().keys() == eager.state_dict().keys()  # checkpoints unchanged
+
+
+@pytest.mark.slow
+def test_compiled_conv_lstm_trains_and_tests_through_the_entrypoint(train_run):
+    compiled = ["model=conv_lstm", "model.compile=true", "task.scheduled_sampling.steps=2"]
+    _, run_dir = train_run([*compiled, *TINY_DATA, *TINY_CONV_RUN])
+    record = read_json(run_dir / "run.json")
+    assert record["status"] == "completed" and record["config"]["model"]["compile"] is True
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    assert not any("_orig_mod" in key for key in checkpoint["state_dict"])

@@ -11,6 +11,9 @@ tasks) or features ``(B, T, F)`` (for a classifier head). The adapters are chose
   to frames: the head maps ``H`` to the CNN's last map and transposed convolutions mirror it.
 - spatial core, ``model.encoder=patchify`` (default; ``model.patch_size``): space-to-depth; to
   frames: a 1x1 convolution and depth-to-space; to features: the mean over positions.
+
+``model.compile=true`` runs the three parts through ``torch.compile``
+(:meth:`SequenceModel.prepare`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from rnnlab.models.decoders import (
     VectorFrameDecoder,
 )
 from rnnlab.models.encoders import CNNEncoder, FlattenEncoder, FrameShape, PatchEncoder
-from rnnlab.values import POSITIVE_INT, Rule, list_of, one_of
+from rnnlab.values import BOOLEAN, POSITIVE_INT, Rule, list_of, one_of
 
 ENCODERS: dict[str, tuple[str, ...]] = {"vector": ("flatten", "cnn"), "spatial": ("patchify",)}
 Output = Literal["frames", "features"]
@@ -45,9 +48,24 @@ class SequenceModel(nn.Module):
     :meth:`step` does one frame ``(B, C, H, W)``, continuing ``state`` (autoregressive rollout).
     """
 
-    def __init__(self, encoder: nn.Module, core: nn.Module, decoder: nn.Module) -> None:
+    def __init__(
+        self, encoder: nn.Module, core: nn.Module, decoder: nn.Module, compile: bool = False
+    ) -> None:
         super().__init__()
         self.encoder, self.core, self.decoder = encoder, core, decoder
+        self.compile_parts, self._compiled = compile, False
+
+    def prepare(self) -> None:
+        """With ``compile=True`` (``model.compile=true``): compile the encoder, core and decoder
+        with ``torch.compile``, once. In place (``nn.Module.compile``): parameter names and
+        checkpoints do not change. Tasks call it from Lightning's ``configure_model``, in the
+        process that trains (after ``ddp_spawn`` has pickled the model). Shapes are static: each
+        sequence length a step sees (context, one frame, the whole sequence) and each batch size
+        compiles once (torch 2.13's inductor failed on the dynamic-shape graph of the decoder)."""
+        if self.compile_parts and not self._compiled:
+            for part in (self.encoder, self.core, self.decoder):
+                part.compile(dynamic=False)
+            self._compiled = True
 
     def recur(self, frames: torch.Tensor, state: Any = None) -> tuple[torch.Tensor, Any]:
         """Frames ``(B, T, C, H, W)`` -> the core's outputs ``(B, T, ...)`` and its state."""
@@ -69,22 +87,25 @@ class SequenceModel(nn.Module):
 
 @dataclass(frozen=True)
 class FrameAdapters:
-    """The model config's keys for the adapters around its core (rnnlab reads them itself; they
-    are not passed to the core).
+    """The model config's keys for what rnnlab builds around its core: the frame adapters, and
+    whether the model is compiled (rnnlab reads them itself; they are not passed to the core).
 
     ``encoder``: ``flatten`` or ``cnn`` for vector cores, ``patchify`` for spatial ones (``None``:
     the first of those). ``encoder_channels``: the CNN encoder's widths, one strided layer each.
-    ``patch_size``: the patchify encoder's patch (space-to-depth).
+    ``patch_size``: the patchify encoder's patch (space-to-depth). ``compile``: run the encoder,
+    core and decoder through ``torch.compile`` (:meth:`SequenceModel.prepare`).
     """
 
     encoder: str | None = None
     encoder_channels: Sequence[int] = (16, 32, 32)
     patch_size: int = 1
+    compile: bool = False
 
     value_rules: ClassVar[dict[str, Rule]] = {
         "encoder": one_of(*dict.fromkeys(e for kind in ENCODERS.values() for e in kind)).or_null(),
         "encoder_channels": list_of(POSITIVE_INT),
         "patch_size": POSITIVE_INT,
+        "compile": BOOLEAN,
     }
 
     def encoder_for(self, kind: str, frame_shape: FrameShape) -> nn.Module:
@@ -166,4 +187,4 @@ def assemble(
     else:
         core = build_core(input_size=encoder.output_size)
     decoder = adapters.decoder_for(output, encoder, core, frame_shape, build_head)
-    return SequenceModel(encoder, core, decoder)
+    return SequenceModel(encoder, core, decoder, compile=adapters.compile)

@@ -96,6 +96,11 @@ class SequenceTask(L.LightningModule):
         batch = batch_dict(batch, self.data_source)  # a no-op for the dicts of the hook above
         return {**batch, "frames": frames_to_float(batch["frames"]).to(self.dtype)}
 
+    def configure_model(self) -> None:
+        """Lightning's hook, in each process that runs a stage: compile the model there when
+        ``model.compile=true``."""
+        self.model.prepare()
+
     def build_model(
         self, model: dict[str, Any], output: Output, head: dict[str, Any] | None = None
     ) -> SequenceModel:
