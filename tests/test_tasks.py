@@ -136,3 +136,37 @@ def test_hyperparameters_are_primitives():
 
     for task in (next_frame(), classifier()):
         assert primitive(dict(task.hparams))
+
+
+def _epoch_accuracy_run(stage: str) -> tuple[float, float]:
+    """A real Lightning epoch of a classifier whose weights do not move (lr 0) over batches of 4,
+    4 and 2 sequences: (the logged ``<stage>/acc``, the accuracy over all frames by hand)."""
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    task = classifier(optimizer={**ADAM, "lr": 0.0})
+    x, y = torch.rand(10, 6, 1, 8, 8), torch.randint(0, 5, (10, 6))
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)  # unequal batches: 4, 4, 2
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    if stage == "train":
+        trainer.fit(task, loader)
+    else:
+        trainer.validate(task, loader, verbose=False)
+    with torch.no_grad():
+        by_hand = (task(x).argmax(-1) == y).float().mean().item()
+    return float(trainer.callback_metrics[f"{stage}/acc"]), by_hand
+
+
+@pytest.mark.parametrize("stage", ["train", "val"])
+def test_classifier_logs_each_epochs_accuracy_over_all_its_frames(stage):
+    logged, by_hand = _epoch_accuracy_run(stage)
+    assert logged == pytest.approx(by_hand)
