@@ -82,3 +82,11 @@ def test_a_trainer_logger_or_callback_that_cannot_be_built_names_its_key(
     _, stderr = refused(tmp_path, [override])
     for text in expected:
         assert text in stderr
+
+
+def test_early_stopping_on_validation_without_validation_is_refused_before_training(tmp_path):
+    args = ["task=classify", "callbacks=[default,early_stopping]", "++trainer.limit_val_batches=0"]
+    stdout, stderr = refused(tmp_path, args)
+    assert "├── data" not in stdout
+    assert "trainer.limit_val_batches=0 runs no validation" in stderr
+    assert "callbacks.early_stopping stops early on val/loss" in stderr

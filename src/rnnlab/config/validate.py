@@ -105,6 +105,17 @@ def check_top_level(config: dict[str, Any]) -> None:
             "ckpt_path=<path/to/file.ckpt> (or rnnlab-eval); to train on part of each epoch, use "
             "a fraction in (0, 1] or a whole number of batches >= 1."
         )
+    if config.get("train", True) and _is_zero(trainer.get("limit_val_batches")):
+        for name, node in (config.get("callbacks") or {}).items():
+            monitored = node.get("monitor") if isinstance(node, dict) else None
+            target = str(node.get("_target_", "")) if isinstance(node, dict) else ""
+            if target.endswith("EarlyStopping") and str(monitored).startswith("val/"):
+                raise ConfigError(
+                    f"trainer.limit_val_batches=0 runs no validation, but callbacks.{name} stops "
+                    f"early on {monitored}, which only validation logs (Lightning would fail "
+                    "after the first epoch). Remove the early-stopping callback, point "
+                    f"callbacks.{name}.monitor at a train/ metric, or validate on some batches."
+                )
     if not config.get("train", True) and _is_zero(trainer.get("limit_test_batches")):
         raise ConfigError(
             "trainer.limit_test_batches=0 runs nothing here: testing is the only stage "

@@ -37,6 +37,8 @@ from rnnlab.models.decoders import (
 from rnnlab.models.encoders import CNNEncoder, FlattenEncoder, FrameShape, PatchEncoder
 from rnnlab.values import BOOLEAN, POSITIVE_INT, Rule, list_of, one_of
 
+# Graphs torch.compile may build per compiled function (model.compile=true: SequenceModel.prepare)
+RECOMPILE_LIMIT = 64
 ENCODERS: dict[str, tuple[str, ...]] = {"vector": ("flatten", "cnn"), "spatial": ("patchify",)}
 Output = Literal["frames", "features"]
 
@@ -61,8 +63,15 @@ class SequenceModel(nn.Module):
         checkpoints do not change. Tasks call it from Lightning's ``configure_model``, in the
         process that trains (after ``ddp_spawn`` has pickled the model). Shapes are static: each
         sequence length a step sees (context, one frame, the whole sequence) and each batch size
-        compiles once (torch 2.13's inductor failed on the dynamic-shape graph of the decoder)."""
+        compiles once (torch 2.13's inductor failed on the dynamic-shape graph of the decoder):
+        with gradients or without, in float32 or under autocast, a split's last partial batch.
+        That is more than torch's default of 8 graphs per function, so the limit is raised to
+        :data:`RECOMPILE_LIMIT` (past it, torch runs that part uncompiled and says so)."""
         if self.compile_parts and not self._compiled:
+            import torch._dynamo
+
+            config = torch._dynamo.config
+            config.recompile_limit = max(config.recompile_limit, RECOMPILE_LIMIT)
             for part in (self.encoder, self.core, self.decoder):
                 part.compile(dynamic=False)
             self._compiled = True
