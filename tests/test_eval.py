@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from rnnlab.cli.evaluate import split_data_overrides
-from tests.conftest import read_json, run_cli
+from tests.conftest import TINY, read_json, run_cli
 
 
 @pytest.fixture
@@ -113,3 +113,19 @@ def test_data_overrides_go_to_hydra_when_a_data_source_is_picked():
         ["data=moving_digits", "data.test_size=3"],
         [],
     )
+
+
+def test_eval_tests_in_the_precision_the_model_was_trained_in(train_run, tmp_path):
+    _, run_dir = train_run([*TINY, "++trainer.precision=bf16-mixed"])
+    checkpoint = f"ckpt_path={run_dir / 'checkpoints' / 'best.ckpt'}"
+    trained_metrics = read_json(run_dir / "run.json")["metrics"]["final"]
+    reports = {}
+    for name, extra in (("trained", []), ("float32", ["++trainer.precision=32"])):
+        args = [checkpoint, *extra, f"hydra.run.dir={tmp_path / name}"]
+        result = run_cli("rnnlab.cli.evaluate", args, tmp_path)
+        assert result.returncode == 0, result.stderr[-3000:]
+        reports[name] = read_json(tmp_path / name / "test_metrics.json")["metrics"]
+    for metric in ("test/loss", "test/mse_per_frame"):
+        assert reports["trained"][metric] == pytest.approx(trained_metrics[metric], abs=1e-6)
+    # an explicit precision wins (float32 reads the bf16-trained weights slightly differently)
+    assert reports["float32"]["test/mse_per_frame"] != reports["trained"]["test/mse_per_frame"]

@@ -62,6 +62,17 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return checkpoint
 
 
+def with_trained_precision(config: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+    """``config`` whose ``trainer.precision`` is the trained run's when not given here (a model
+    trained in ``bf16-mixed`` is tested in it, as the run's own test stage was); an explicit
+    ``++trainer.precision=...`` wins."""
+    precision = (trained.get("trainer") or {}).get("precision")
+    trainer = config.get("trainer") or {}
+    if precision is None or "precision" in trainer:
+        return config
+    return {**config, "trainer": {**trainer, "precision": precision}}
+
+
 def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
     """Test the checkpoint ``cfg.ckpt_path``; return the test metrics."""
     from rnnlab.cli.assemble import build_datamodule
@@ -88,7 +99,7 @@ def evaluate(cfg: DictConfig, data_overrides: list[str]) -> dict[str, float]:
     datamodule = build_datamodule(data_cfg)
     task.check_data(data_spec(datamodule, "test", num_classes=task.spec.num_classes))
 
-    trainer = build_trainer(cfg)
+    trainer = build_trainer(with_trained_precision(to_primitive(cfg), info["config"]))
     results = trainer.test(task, datamodule=datamodule, verbose=False)
     end_process_group()  # trainer=ddp (ddp_spawn's processes end their own)
     if not results or not results[0]:
