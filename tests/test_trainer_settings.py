@@ -66,6 +66,7 @@ def test_limit_val_batches_zero_tests_the_final_weights_and_says_why(train_run):
     assert "test/mse_per_frame" in final_metrics(run_dir)
     assert weights_tested(run_dir)["weights"] == "final"
     assert "no validation ran (trainer.limit_val_batches=0)" in result.stdout
+    assert "val/*: none (no validation ran)" in " ".join(result.stdout.split())
 
 
 @pytest.mark.xdist_group("tiny_run")
@@ -280,3 +281,16 @@ def test_a_signal_with_checkpointing_off_stops_without_saving(tmp_path):
     assert record["status"] == "interrupted"
     assert "no new checkpoint (trainer.enable_checkpointing=false)" in record["failure"]
     assert not (run_dir / "checkpoints").exists()
+
+
+def test_a_run_stopped_early_says_when_and_why(train_run):
+    stop = [
+        "callbacks=[default,early_stopping]",
+        "trainer.max_epochs=3",
+        "+callbacks.early_stopping.stopping_threshold=1e9",  # val/loss is below it at once
+    ]
+    result, run_dir = train_run([*TINY, *stop])
+    record = read_json(run_dir / "run.json")
+    assert record["config"]["trainer"]["max_epochs"] == 3 and record["progress"]["epochs"] == 1
+    output = " ".join(result.stdout.split())
+    assert "early stopping ended training after epoch 1: Stopping threshold reached" in output

@@ -79,7 +79,9 @@ def print_run_summary(
     ``tested``: which weights the test metrics come from, in words (the table's header says it).
     """
     console.print("[bold]final metrics[/bold]")
-    console.print("  val/*:  the last validation", soft_wrap=True)
+    validated = any(name.startswith("val/") for name in metrics)
+    val = "the last validation" if validated else "none (no validation ran)"
+    console.print(f"  val/*:  {val}", soft_wrap=True)
     console.print(f"  test/*: {tested}", soft_wrap=True, markup=False)
     console.print(metrics_table("", metrics))
     log.info("test/* metrics: %s", tested)

@@ -219,6 +219,7 @@ def fit_and_test(
     from rnnlab.run.results import (
         TestedWeights,
         adopt_spawned_training,
+        early_stop_messages,
         no_test_reason,
         scalar_metrics,
         weights_to_test,
@@ -232,6 +233,8 @@ def fit_and_test(
         if cfg.train:
             trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
             adopt_spawned_training(trainer, Path(cfg.paths.output_dir))  # ddp_spawn
+            for line in early_stop_messages(trainer):
+                console.print(line, soft_wrap=True, markup=False)
             metrics.update(scalar_metrics(trainer.callback_metrics))
         if cfg.test:
             tested = weights_to_test(config, trainer, checkpoint)

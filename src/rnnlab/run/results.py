@@ -134,6 +134,17 @@ def no_best_checkpoint_reason(config: Mapping[str, Any], trainer: L.Trainer) -> 
     return f"{monitor} was never logged while training"
 
 
+def early_stop_messages(trainer: L.Trainer) -> list[str]:
+    """One line per early-stopping callback that ended the fit: after which epoch, and Lightning's
+    reason (patience exhausted, a threshold crossed, a non-finite metric)."""
+    return [
+        f"early stopping ended training after epoch {callback.stopped_epoch + 1}: "
+        f"{' '.join(callback.stopping_reason_message.split())}"
+        for callback in trainer.early_stopping_callbacks
+        if callback.stopping_reason_message  # set only when it stopped the fit
+    ]
+
+
 def no_test_reason(config: Mapping[str, Any]) -> str:
     """Why a test stage that was asked for produced no metrics."""
     if (config.get("trainer") or {}).get("limit_test_batches") == 0:
