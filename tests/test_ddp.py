@@ -4,6 +4,7 @@ instead, and ddp_spawn works."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,25 +26,27 @@ def fingerprints(folder: Path, rank: int) -> list[tuple[int, str]]:
     return [(int(epoch), digest) for epoch, digest in zip(lines[::2], lines[1::2], strict=True)]
 
 
+def probed_ddp_run(
+    tmp_path: Path, probe: str, args: list[str]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """rnnlab-train with :data:`DDP` + ``args`` and the callback ``rnnlab_probes.<probe>`` writing
+    into a folder of its own; asserts it exited 0. Returns the result and that folder."""
+    folder = tmp_path / probe
+    callback = f"+callbacks.probe={{_target_: rnnlab_probes.{probe}, folder: {folder}}}"
+    result = run_cli("rnnlab.train", [*DDP, *args, callback], tmp_path, env=ONE_THREAD)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return result, folder
+
+
 # moving_digits in make test; a file source (its own sampler) with the slow tests: 3 processes each
 FILE_SOURCE_IS_SLOW = pytest.param("arrays", marks=pytest.mark.slow)
 
 
 @pytest.mark.parametrize("source", ["moving_digits", FILE_SOURCE_IS_SLOW])
 def test_ddp_on_two_cpu_processes_trains_each_rank_on_its_own_share(source, tmp_path):
-    run_dir, batches = tmp_path / "run", tmp_path / "batches"
-    probe = (
-        f"+callbacks.fingerprints={{_target_: rnnlab_probes.BatchFingerprints, folder: {batches}}}"
-    )
-    args = [
-        *DDP,
-        f"data={source}",
-        *tiny_data_overrides(source, tmp_path),
-        probe,
-        f"hydra.run.dir={run_dir}",
-    ]
-    result = run_cli("rnnlab.train", args, tmp_path, env=ONE_THREAD)
-    assert result.returncode == 0, result.stderr[-4000:]
+    run_dir = tmp_path / "run"
+    args = [f"data={source}", *tiny_data_overrides(source, tmp_path), f"hydra.run.dir={run_dir}"]
+    result, batches = probed_ddp_run(tmp_path, "BatchFingerprints", args)
     assert "Traceback" not in result.stderr
     assert "Starting with 2 processes" in result.stderr
 
@@ -112,17 +115,12 @@ def test_ddp_processes_exit_with_their_process_group_ended(strategy, tmp_path):
     # failing a ddp_spawn stage now and then under load. Its precondition is checked here, which
     # does not depend on timing: every process (both ranks; under ddp_spawn one per stage) ends
     # its group before exiting.
-    threads = tmp_path / "threads"
-    probe = f"+callbacks.threads={{_target_: rnnlab_probes.ThreadsAtExit, folder: {threads}}}"
     args = [
-        *DDP,
         f"trainer.strategy={strategy}",
         *tiny_data_overrides("moving_digits"),
-        probe,
         f"hydra.run.dir={tmp_path / 'run'}",
     ]
-    result = run_cli("rnnlab.train", args, tmp_path, env=ONE_THREAD)
-    assert result.returncode == 0, result.stderr[-4000:]
+    _, threads = probed_ddp_run(tmp_path, "ThreadsAtExit", args)
     # per process: native threads left (gloo's workers, its store) and whether the group is up
     exits = {path.name: path.read_text().split() for path in threads.iterdir()}
     assert exits == {

@@ -105,17 +105,6 @@ def check_top_level(config: dict[str, Any]) -> None:
             "ckpt_path=<path/to/file.ckpt> (or rnnlab-eval); to train on part of each epoch, use "
             "a fraction in (0, 1] or a whole number of batches >= 1."
         )
-    if config.get("train", True) and _is_zero(trainer.get("limit_val_batches")):
-        for name, node in (config.get("callbacks") or {}).items():
-            monitored = node.get("monitor") if isinstance(node, dict) else None
-            target = str(node.get("_target_", "")) if isinstance(node, dict) else ""
-            if target.endswith("EarlyStopping") and str(monitored).startswith("val/"):
-                raise ConfigError(
-                    f"trainer.limit_val_batches=0 runs no validation, but callbacks.{name} stops "
-                    f"early on {monitored}, which only validation logs (Lightning would fail "
-                    "after the first epoch). Remove the early-stopping callback, point "
-                    f"callbacks.{name}.monitor at a train/ metric, or validate on some batches."
-                )
     if not config.get("train", True) and _is_zero(trainer.get("limit_test_batches")):
         raise ConfigError(
             "trainer.limit_test_batches=0 runs nothing here: testing is the only stage "
@@ -210,6 +199,30 @@ def check_monitored_metrics(config: dict[str, Any]) -> None:
         )
 
 
+def check_early_stopping_can_see_its_metric(config: dict[str, Any]) -> None:
+    """An early-stopping callback (``EarlyStopping`` or a subclass) on a ``val/`` metric needs
+    validation: with ``trainer.limit_val_batches=0`` Lightning fails after the first epoch."""
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    trainer = config.get("trainer") or {}
+    callbacks = config.get("callbacks")
+    if not config.get("train", True) or not _is_zero(trainer.get("limit_val_batches")):
+        return
+    for name, node in (callbacks if isinstance(callbacks, dict) else {}).items():
+        if not isinstance(node, dict) or "_target_" not in node:
+            continue
+        monitored = str(node.get("monitor"))
+        cls = import_target(node["_target_"], f"callbacks.{name}")
+        stops_early = isinstance(cls, type) and issubclass(cls, EarlyStopping)
+        if stops_early and monitored.startswith("val/"):
+            raise ConfigError(
+                f"trainer.limit_val_batches=0 runs no validation, but callbacks.{name} stops "
+                f"early on {monitored}, which only validation logs (Lightning would fail "
+                "after the first epoch). Remove the early-stopping callback, point "
+                f"callbacks.{name}.monitor at a train/ metric, or validate on some batches."
+            )
+
+
 def check_param_budget(config: dict[str, Any]) -> None:
     """``model.param_budget`` needs a core that declares its width key."""
     model = config.get("model")
@@ -269,6 +282,7 @@ def validate_config(config: dict[str, Any]) -> None:
     check_top_level(config)
     check_components(config)
     check_monitored_metrics(config)
+    check_early_stopping_can_see_its_metric(config)
     check_param_budget(config)
     check_training_ends(config)
     check_accelerator(config)
